@@ -1,0 +1,148 @@
+/*
+ * musqratt — the sans-I/O broker core.
+ *
+ * The broker takes bytes, connection events and the current time, and gives
+ * back bytes per connection and a timer deadline. It never makes a system
+ * call, never blocks, allocates only through the platform's allocator and
+ * copies every input byte it keeps.
+ *
+ * A platform drives it like this (see src/platform/linux/loop.c):
+ *
+ *   b = mq_broker_new(&platform, &config);
+ *   on accept:      c = mq_broker_conn_open(b, user, now);   NULL => close socket
+ *   on readable:    rc = mq_broker_conn_input(b, c, buf, n, now);
+ *                   rc < 0 => the connection must close once its output is sent
+ *   on EOF / error: mq_broker_conn_lost(b, c, now);           c is freed
+ *   each loop iteration, after the events:
+ *                   deadline = mq_broker_tick(b, now);
+ *                   while ((c = mq_broker_pending(b))) flush c:
+ *                       n = mq_conn_out_iov(c, iov, IOV_MAX); writev(...);
+ *                       mq_conn_out_consume(b, c, written);
+ *                       if (mq_conn_out_size(c) == 0 && mq_conn_closing(c))
+ *                           close socket; mq_broker_conn_lost(b, c, now);
+ *                       (partial write: keep polling for EPOLLOUT, flush again)
+ *
+ * Ownership: the broker owns every mq_conn_t; the platform holds a borrowed
+ * pointer from mq_broker_conn_open() until it calls mq_broker_conn_lost().
+ * Memory behind mq_conn_out_iov() stays valid until the next call of
+ * mq_conn_out_consume() or mq_broker_conn_lost() on that connection.
+ */
+#ifndef MUSQRATT_BROKER_H
+#define MUSQRATT_BROKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "platform.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mq_broker mq_broker_t;
+typedef struct mq_conn mq_conn_t;
+
+/*
+ * Authentication hook: returns a CONNACK return code (0 = accepted).
+ * Called with the decoded CONNECT (its fields point into transient input).
+ */
+typedef int (*mq_auth_fn)(void *ctx, const mq_connect_t *connect);
+
+typedef struct mq_broker_config {
+    uint32_t max_connections;       /* 0 = unlimited */
+    uint32_t max_packet_size;       /* bytes, whole packet; 0 = 268435460 */
+    uint16_t max_inflight;          /* outgoing QoS 1/2 per client; 0 = 20 */
+    uint32_t max_queued_messages;   /* per client, beyond inflight; 0 = unlimited */
+    uint64_t max_queued_bytes;      /* per client payload bytes; 0 = unlimited */
+    bool queue_qos0_messages;       /* queue QoS 0 for offline persistent sessions */
+    uint32_t message_size_limit;    /* max PUBLISH payload; 0 = unlimited */
+    uint16_t max_keepalive;         /* seconds; 0 = no limit (keepalive 0 allowed) */
+    bool allow_anonymous;           /* default true */
+    bool retain_available;          /* default true */
+    bool allow_zero_length_clientid;/* default true */
+    uint64_t max_memory;            /* bytes the core may hold; 0 = unlimited */
+    uint32_t max_sessions;          /* live + offline sessions; 0 = unlimited */
+    uint32_t max_topic_nodes;       /* subscription + retained tree nodes; 0 = unlimited */
+    uint32_t max_subscriptions_per_client; /* 0 = unlimited */
+    uint32_t persistent_client_expiration; /* seconds an offline session is kept; 0 = forever */
+    uint32_t connect_timeout;       /* seconds from accept to CONNECT; 0 = no limit (default 10) */
+    uint32_t close_timeout;         /* seconds a closing connection may take to drain its
+                                       output before it is dropped (default 5) */
+    mq_auth_fn auth;                /* NULL: allow_anonymous decides */
+    void *auth_ctx;
+} mq_broker_config_t;
+
+/* Fills *cfg with the defaults (Mosquitto's, where it has one). */
+void mq_broker_config_defaults(mq_broker_config_t *cfg);
+
+typedef struct mq_broker_stats {
+    uint64_t connections;           /* open connections */
+    uint64_t sessions;              /* live + offline */
+    uint64_t subscriptions;
+    uint64_t retained;
+    uint64_t msgs_received;         /* PUBLISH packets in */
+    uint64_t msgs_sent;             /* PUBLISH packets out */
+    uint64_t msgs_dropped;          /* dropped by queue limits (logged) */
+    uint64_t bytes_received;
+    uint64_t bytes_sent;
+    uint64_t memory_used;           /* bytes held through the allocator */
+    uint64_t memory_peak;
+} mq_broker_stats_t;
+
+/* Returns NULL on allocation failure. Both structs are copied. */
+mq_broker_t *mq_broker_new(const mq_platform_t *platform, const mq_broker_config_t *cfg);
+/* Frees every connection, session, message and node. Connections' platform
+ * resources are not touched: close them first. */
+void mq_broker_free(mq_broker_t *b);
+
+void mq_broker_stats(const mq_broker_t *b, mq_broker_stats_t *out);
+
+/* A new transport connection. user is the platform's handle (borrowed).
+ * Returns NULL when max_connections is reached or memory is short. */
+mq_conn_t *mq_broker_conn_open(mq_broker_t *b, void *user, mq_time_t now);
+
+/*
+ * Bytes read from the connection. All complete packets are handled; a trailing
+ * partial packet is copied into the connection (bounded by max_packet_size).
+ * Returns MQ_OK, or a negative MQ_E* code when the connection must be closed
+ * (after its pending output, e.g. a CONNACK with an error code, is flushed).
+ * Once it returned an error, further input is ignored.
+ */
+int mq_broker_conn_input(mq_broker_t *b, mq_conn_t *c, const uint8_t *data, size_t len,
+                         mq_time_t now);
+
+/* The transport is gone (EOF, error, or the platform closed it after
+ * mq_conn_closing()). Publishes the will if the client did not DISCONNECT,
+ * detaches or ends the session, and frees c. */
+void mq_broker_conn_lost(mq_broker_t *b, mq_conn_t *c, mq_time_t now);
+
+/* Runs expired timers (keepalive, session expiry). Returns the next deadline,
+ * or MQ_TIME_NEVER. */
+mq_time_t mq_broker_tick(mq_broker_t *b, mq_time_t now);
+
+/* Connections that got output since they were last returned here, one at a
+ * time; NULL when none is left. A connection that starts closing (protocol
+ * error, keepalive timeout, takeover, close_timeout) is reported here even
+ * when it has no output, so the platform can close it. mq_broker_conn_lost()
+ * takes a connection off this list. */
+mq_conn_t *mq_broker_pending(mq_broker_t *b);
+
+/* Fills up to max iovecs with pending output, in order. Returns their count. */
+size_t mq_conn_out_iov(mq_conn_t *c, mq_iov_t *iov, size_t max);
+/* n bytes of the output were written. */
+void mq_conn_out_consume(mq_broker_t *b, mq_conn_t *c, size_t n);
+/* Bytes of pending output. */
+size_t mq_conn_out_size(const mq_conn_t *c);
+/* True when the connection must be closed once its output is flushed. */
+bool mq_conn_closing(const mq_conn_t *c);
+/* The platform handle given to mq_broker_conn_open(). */
+void *mq_conn_user(const mq_conn_t *c);
+/* Client identifier ("" before CONNECT), NUL-terminated, owned by the conn. */
+const char *mq_conn_client_id(const mq_conn_t *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

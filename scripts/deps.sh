@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages musqratt needs to build and test, if missing.
+# Sourced by scripts/start.sh and scripts/test-all.sh; safe to run again.
+set -eu
+MQ_PACKAGES=(
+  build-essential cmake clang libclang-rt-14-dev   # gcc + clang, ASan/UBSan/libFuzzer runtimes
+  libcmocka-dev                                    # unit tests
+  python3                                          # system tests (stdlib only)
+  mosquitto-clients python3-paho-mqtt libpaho-mqtt-dev  # interop: clients nobody here wrote
+)
+missing=()
+for p in "${MQ_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "musqratt: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,35 @@
+/* msg — reference-counted application messages. See msg.h. */
+#include "msg.h"
+
+#include <string.h>
+
+mq_msg_t *mq_msg_new(mq_mem_t *mem, const uint8_t *topic, uint16_t topic_len,
+                     const uint8_t *payload, uint32_t payload_len, uint8_t qos, bool retain)
+{
+    uint64_t size = (uint64_t)sizeof(mq_msg_t) + 2u + topic_len + payload_len;
+    if (size > UINT32_MAX)
+        return NULL;
+    mq_msg_t *m = mq_mem_alloc(mem, (size_t)size);
+    if (!m)
+        return NULL;
+    m->refs = 1;
+    m->qos = qos;
+    m->retain = retain;
+    m->topic_len = topic_len;
+    m->payload_len = payload_len;
+    m->size = (uint32_t)size;
+    m->data[0] = (uint8_t)(topic_len >> 8);
+    m->data[1] = (uint8_t)(topic_len & 0xff);
+    memcpy(m->data + 2, topic, topic_len);
+    if (payload_len)
+        memcpy(m->data + 2 + topic_len, payload, payload_len);
+    return m;
+}
+
+void mq_msg_unref(mq_mem_t *mem, mq_msg_t *m)
+{
+    if (!m)
+        return;
+    if (--m->refs == 0)
+        mq_mem_free(mem, m, m->size);
+}

@@ -1,0 +1,75 @@
+/*
+ * outq — a connection's pending output, in order.
+ *
+ * Two kinds of chunk: inline bytes (CONNACK, acks, SUBACK, PINGRESP...),
+ * appended into the tail chunk while it has room, and PUBLISH chunks that
+ * hold a reference to a shared mq_msg_t plus the few bytes that differ per
+ * subscriber (first byte with DUP/QoS/RETAIN, remaining length, packet id).
+ * mq_outq_iov() turns the queue into a gather list for one writev: topic and
+ * payload are written from the message itself, so a PUBLISH fanned out to N
+ * subscribers is stored once. No system calls.
+ */
+#ifndef MQ_BROKER_OUTQ_H
+#define MQ_BROKER_OUTQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mem.h"
+#include "msg.h"
+#include "musqratt/platform.h"
+
+#define MQ_OUTQ_INLINE_CAP 512
+
+typedef struct mq_out {
+    struct mq_out *next;
+    mq_msg_t *msg;      /* NULL: inline bytes in data[] */
+    uint32_t len;       /* wire bytes in this chunk */
+    uint32_t off;       /* bytes already written */
+    uint32_t cap;       /* inline capacity */
+    uint8_t hdr_len;    /* PUBLISH: bytes used in hdr */
+    uint8_t has_pid;
+    uint8_t hdr[5];     /* PUBLISH: first byte + remaining length */
+    uint8_t pid[2];
+    uint8_t data[];     /* inline bytes */
+} mq_out_t;
+
+typedef struct mq_outq {
+    mq_out_t *head;
+    mq_out_t *tail;
+    size_t bytes;       /* unwritten bytes */
+    uint32_t msgs;      /* PUBLISH chunks queued */
+} mq_outq_t;
+
+/* Shared by all queues of one broker: pools for the fixed-size chunks. */
+typedef struct mq_outq_pools {
+    mq_mem_t *mem;
+    mq_pool_t pub;      /* PUBLISH chunks */
+    mq_pool_t small;    /* inline chunks of MQ_OUTQ_INLINE_CAP */
+} mq_outq_pools_t;
+
+void mq_outq_pools_init(mq_outq_pools_t *p, mq_mem_t *mem);
+void mq_outq_pools_destroy(mq_outq_pools_t *p);
+
+static inline void mq_outq_init(mq_outq_t *q)
+{
+    q->head = q->tail = NULL;
+    q->bytes = 0;
+    q->msgs = 0;
+}
+
+/* Appends raw bytes. MQ_OK or MQ_ENOMEM. */
+int mq_outq_bytes(mq_outq_t *q, mq_outq_pools_t *p, const void *bytes, size_t n);
+/* Reserves n contiguous bytes at the end and returns them (for encoders), or NULL. */
+uint8_t *mq_outq_reserve(mq_outq_t *q, mq_outq_pools_t *p, size_t n);
+/* Appends a PUBLISH of msg (takes a new reference). pid is used when qos > 0.
+ * protocol_level selects the layout. MQ_OK or MQ_ENOMEM. */
+int mq_outq_publish(mq_outq_t *q, mq_outq_pools_t *p, mq_msg_t *msg, uint8_t qos, bool retain,
+                    bool dup, uint16_t pid);
+size_t mq_outq_iov(const mq_outq_t *q, mq_iov_t *iov, size_t max);
+void mq_outq_consume(mq_outq_t *q, mq_outq_pools_t *p, size_t n);
+/* Drops everything (releases message references). */
+void mq_outq_clear(mq_outq_t *q, mq_outq_pools_t *p);
+
+#endif

@@ -1,0 +1,135 @@
+/*
+ * session — MQTT session state and the session store.
+ *
+ * A session outlives its connections when Clean Session is 0 (MQTT-3.1.2-4):
+ * it owns the client's subscriptions list, its outgoing QoS 1/2 messages in
+ * flight (in send order, for redelivery with DUP on resume, MQTT-4.4.0-1),
+ * the messages queued beyond the inflight window or while offline (bounded
+ * by max_queued_messages / max_queued_bytes), and the packet ids of incoming
+ * QoS 2 messages awaiting PUBREL (exactly-once, MQTT-4.3.3-2).
+ *
+ * The store is a hash table keyed by client id. All state sits behind these
+ * functions so that a later durable store can back them without changing
+ * the broker (docs/DESIGN.md). No system calls.
+ */
+#ifndef MQ_BROKER_SESSION_H
+#define MQ_BROKER_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mem.h"
+#include "msg.h"
+#include "timer.h"
+
+struct mq_conn;
+
+enum mq_inflight_state {
+    MQ_WAIT_PUBACK = 1,  /* QoS 1 PUBLISH sent */
+    MQ_WAIT_PUBREC = 2,  /* QoS 2 PUBLISH sent */
+    MQ_WAIT_PUBCOMP = 3  /* PUBREL sent */
+};
+
+typedef struct mq_inflight {
+    struct mq_inflight *next;
+    struct mq_inflight *prev;
+    mq_msg_t *msg;       /* NULL once PUBREC arrived (the message is no longer needed) */
+    uint16_t pid;
+    uint8_t qos;
+    uint8_t state;       /* enum mq_inflight_state */
+    bool retain;
+} mq_inflight_t;
+
+typedef struct mq_queued {
+    struct mq_queued *next;
+    mq_msg_t *msg;
+    uint8_t qos;
+    bool retain;
+} mq_queued_t;
+
+typedef struct mq_subrec {
+    struct mq_subrec *next;
+    struct mq_subrec *prev;
+    uint16_t len;
+    uint8_t qos;
+    char filter[];       /* len bytes + NUL */
+} mq_subrec_t;
+
+typedef struct mq_session {
+    struct mq_session *hnext;   /* hash chain */
+    uint32_t hash;
+    uint16_t id_len;
+    char *client_id;            /* NUL-terminated, owned */
+    struct mq_conn *conn;       /* NULL while offline */
+    bool clean;
+    mq_timer_t expiry;          /* offline expiry (persistent_client_expiration) */
+
+    mq_subrec_t *subs;
+    uint32_t nsubs;
+
+    mq_inflight_t *inf_head, *inf_tail;
+    uint32_t ninflight;
+    uint16_t next_pid;
+
+    mq_queued_t *q_head, *q_tail;
+    uint32_t nqueued;
+    uint64_t queued_bytes;
+
+    /* Incoming QoS 2 packet ids awaiting PUBREL: a small array, then a bitmap. */
+    uint16_t *in_pids;
+    uint32_t nin;
+    uint32_t in_cap;
+    uint8_t *in_bitmap;         /* 8 KiB once the array is outgrown */
+
+    /* Routing scratch: the broker merges overlapping subscriptions per PUBLISH. */
+    uint64_t match_gen;
+    uint8_t match_qos;
+} mq_session_t;
+
+typedef struct mq_session_store {
+    mq_mem_t *mem;
+    mq_pool_t pool;
+    mq_session_t **buckets;
+    uint32_t nbuckets;          /* power of two */
+    uint32_t count;
+} mq_session_store_t;
+
+int mq_session_store_init(mq_session_store_t *st, mq_mem_t *mem, uint32_t max_sessions);
+/* Frees every session (callers release per-session resources first via
+ * mq_session_free, or pass a store whose sessions are all gone). */
+void mq_session_store_destroy(mq_session_store_t *st);
+
+mq_session_t *mq_session_find(const mq_session_store_t *st, const char *id, size_t len);
+/* New empty session registered under id. NULL on memory/limit failure. */
+mq_session_t *mq_session_create(mq_session_store_t *st, const char *id, size_t len);
+/* Unregisters and frees s with everything it owns (not its tree subscriptions:
+ * the broker removes those first through s->subs). */
+void mq_session_free(mq_session_store_t *st, mq_session_t *s);
+
+/* Subscriptions list (for cleanup and counting). */
+mq_subrec_t *mq_session_sub_find(mq_session_t *s, const uint8_t *filter, size_t len);
+int mq_session_sub_add(mq_session_store_t *st, mq_session_t *s, const uint8_t *filter,
+                       size_t len, uint8_t qos);
+void mq_session_sub_remove(mq_session_store_t *st, mq_session_t *s, mq_subrec_t *r);
+
+/* Outgoing inflight messages. */
+/* A packet id not used by any inflight message (never 0). */
+uint16_t mq_session_next_pid(mq_session_t *s);
+mq_inflight_t *mq_session_inflight_add(mq_session_store_t *st, mq_session_t *s, mq_msg_t *msg,
+                                       uint16_t pid, uint8_t qos, bool retain);
+mq_inflight_t *mq_session_inflight_find(mq_session_t *s, uint16_t pid);
+void mq_session_inflight_remove(mq_session_store_t *st, mq_session_t *s, mq_inflight_t *f);
+
+/* Offline / overflow queue. Takes a new reference to msg. */
+int mq_session_queue_push(mq_session_store_t *st, mq_session_t *s, mq_msg_t *msg, uint8_t qos,
+                          bool retain);
+/* Pops the head; the caller receives the queue's reference (*msg). */
+bool mq_session_queue_pop(mq_session_store_t *st, mq_session_t *s, mq_msg_t **msg, uint8_t *qos,
+                          bool *retain);
+
+/* Incoming QoS 2 ids. has: true if present. add: MQ_OK/MQ_ENOMEM. */
+bool mq_session_in_has(const mq_session_t *s, uint16_t pid);
+int mq_session_in_add(mq_session_store_t *st, mq_session_t *s, uint16_t pid);
+void mq_session_in_remove(mq_session_t *s, uint16_t pid);
+
+#endif

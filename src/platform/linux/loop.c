@@ -1,0 +1,583 @@
+/*
+ * loop — see loop.h.
+ *
+ * Level-triggered epoll, on purpose:
+ *   - A short read (fewer bytes than the buffer) means the socket is almost
+ *     surely drained, and level triggering guarantees a new event if it is
+ *     not; so we skip the extra read() that would only return EAGAIN. Edge
+ *     triggering would force that read on every wake-up, one wasted system
+ *     call per received packet in the common one-packet case.
+ *   - The fairness cap (MQ_LINUX_READS_PER_EVENT) needs no bookkeeping:
+ *     unread data simply reports the socket again on the next epoll_wait.
+ *   - EPOLLOUT is registered only while a connection has output the kernel
+ *     did not take (rare: a slow reader), so the epoll_ctl cost is paid only
+ *     then, never per packet.
+ *
+ * Lifetime rule: mq_broker_conn_lost() frees the core's mq_conn_t, so
+ * mq_linux_conn_close() unlinks and frees our record and closes the socket
+ * first, and nothing touches either afterwards. A record is only closed while
+ * handling its own event, during the flush phase (after all events of the
+ * batch) or at shutdown, so no later event of the same epoll_wait batch can
+ * point to a freed record (epoll reports each descriptor once per batch).
+ */
+#define _GNU_SOURCE
+#include "loop.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "musqratt/error.h"
+#include "sys.h"
+
+/* One read buffer for the whole loop: the core copies what it keeps. */
+#define MQ_LINUX_READ_BUF (64 * 1024)
+/* Reads per readable event before other sockets get their turn. */
+#define MQ_LINUX_READS_PER_EVENT 4
+#define MQ_LINUX_MAX_EVENTS 256
+#define MQ_LINUX_MAX_LISTENERS 64
+/* iovecs per writev (well below IOV_MAX = 1024). */
+#define MQ_LINUX_IOV 64
+/* How long a listener rests after running out of descriptors. */
+#define MQ_LINUX_PAUSE_MS 1000
+
+/* The core fills mq_iov_t arrays that writev reads as struct iovec. */
+_Static_assert(sizeof(mq_iov_t) == sizeof(struct iovec), "mq_iov_t must match struct iovec");
+_Static_assert(offsetof(mq_iov_t, base) == offsetof(struct iovec, iov_base),
+               "mq_iov_t.base must match iov_base");
+_Static_assert(offsetof(mq_iov_t, len) == offsetof(struct iovec, iov_len),
+               "mq_iov_t.len must match iov_len");
+
+enum mq_linux_kind { MQ_LINUX_LISTENER, MQ_LINUX_CONN, MQ_LINUX_SIGNAL };
+
+/* First member of everything registered in epoll (epoll data.ptr). */
+typedef struct mq_linux_handle {
+    int kind;
+    int fd;
+} mq_linux_handle_t;
+
+typedef struct mq_linux_listener {
+    mq_linux_handle_t h;
+    bool paused;
+} mq_linux_listener_t;
+
+typedef struct mq_linux_conn {
+    mq_linux_handle_t h;
+    mq_conn_t *c;
+    uint32_t events;    /* interest currently registered */
+    bool input_done;    /* input error or closing: read no more, close once flushed */
+    struct mq_linux_conn *prev, *next;
+} mq_linux_conn_t;
+
+struct mq_linux_loop {
+    mq_broker_t *b;
+    const mq_linux_log_t *log;
+    int epfd;
+    int reserve_fd;     /* spare descriptor, given up to shed a connection on EMFILE */
+    mq_linux_handle_t sig;
+    bool stop;
+    mq_linux_listener_t listeners[MQ_LINUX_MAX_LISTENERS];
+    size_t n_listeners;
+    size_t n_paused;
+    mq_time_t resume_at;
+    mq_time_t last_shed_log;
+    uint64_t n_closed;  /* connections closed so far */
+    mq_linux_conn_t *conns;
+    uint8_t *buf;
+};
+
+static int mq_linux_ctl(mq_linux_loop_t *loop, int op, mq_linux_handle_t *h, uint32_t events)
+{
+    struct epoll_event ev;
+
+    memset(&ev, 0, sizeof ev);
+    ev.events = events;
+    ev.data.ptr = h;
+    return epoll_ctl(loop->epfd, op, h->fd, &ev);
+}
+
+/* ---- connections ------------------------------------------------------- */
+
+static void mq_linux_conn_close(mq_linux_loop_t *loop, mq_linux_conn_t *lc, mq_time_t now)
+{
+    mq_conn_t *c = lc->c;
+
+    if (lc->prev)
+        lc->prev->next = lc->next;
+    else
+        loop->conns = lc->next;
+    if (lc->next)
+        lc->next->prev = lc->prev;
+    /* close() also removes the descriptor from epoll (it is never dup'ed). */
+    close(lc->h.fd);
+    free(lc);
+    loop->n_closed++;
+    if (loop->n_paused)
+        loop->resume_at = now; /* a descriptor is free again */
+    mq_broker_conn_lost(loop->b, c, now);
+}
+
+static void mq_linux_conn_interest(mq_linux_loop_t *loop, mq_linux_conn_t *lc, bool want_out)
+{
+    uint32_t events = (lc->input_done ? 0u : (uint32_t)EPOLLIN) |
+                      (want_out ? (uint32_t)EPOLLOUT : 0u);
+
+    if (events == lc->events)
+        return;
+    if (mq_linux_ctl(loop, EPOLL_CTL_MOD, &lc->h, events) < 0) {
+        mq_linux_logf(loop->log, MQ_LOG_ERR, "epoll_ctl(fd %d): %s", lc->h.fd, strerror(errno));
+        return;
+    }
+    lc->events = events;
+}
+
+/*
+ * Writes the pending output: one writev, another only if the kernel took all
+ * of it and more is left. Closes the connection once drained if it must
+ * close. Returns false when lc was closed (and freed).
+ */
+static bool mq_linux_conn_flush(mq_linux_loop_t *loop, mq_linux_conn_t *lc, mq_time_t now)
+{
+    mq_conn_t *c = lc->c;
+    struct iovec iov[MQ_LINUX_IOV];
+
+    while (mq_conn_out_size(c) > 0) {
+        size_t cnt = mq_conn_out_iov(c, (mq_iov_t *)iov, MQ_LINUX_IOV);
+        size_t want = 0;
+        ssize_t n;
+
+        if (cnt == 0)
+            break; /* nothing the core can hand out now */
+        for (size_t i = 0; i < cnt; i++)
+            want += iov[i].iov_len;
+        n = writev(lc->h.fd, iov, (int)cnt);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                mq_linux_conn_interest(loop, lc, true);
+                return true;
+            }
+            mq_linux_logf(loop->log, MQ_LOG_DEBUG, "write to '%s' failed: %s",
+                          mq_conn_client_id(c), strerror(errno));
+            mq_linux_conn_close(loop, lc, now);
+            return false;
+        }
+        mq_conn_out_consume(loop->b, c, (size_t)n);
+        if ((size_t)n < want) {
+            /* The socket buffer is full: trying again now would only get
+             * EAGAIN, so wait for EPOLLOUT. */
+            mq_linux_conn_interest(loop, lc, true);
+            return true;
+        }
+    }
+    if (mq_conn_out_size(c) == 0 && (lc->input_done || mq_conn_closing(c))) {
+        mq_linux_conn_close(loop, lc, now);
+        return false;
+    }
+    mq_linux_conn_interest(loop, lc, false);
+    return true;
+}
+
+/* Returns false when lc was closed (and freed). */
+static bool mq_linux_conn_read(mq_linux_loop_t *loop, mq_linux_conn_t *lc, mq_time_t now)
+{
+    for (int i = 0; i < MQ_LINUX_READS_PER_EVENT; i++) {
+        ssize_t n = read(lc->h.fd, loop->buf, MQ_LINUX_READ_BUF);
+
+        if (n > 0) {
+            int rc = mq_broker_conn_input(loop->b, lc->c, loop->buf, (size_t)n, now);
+
+            if (rc < 0 || mq_conn_closing(lc->c)) {
+                /* MQTT-3.14.4-2 and the error cases: no more input is
+                 * processed; what the core queued (e.g. a CONNACK with an
+                 * error code) is still sent before the close. */
+                if (rc < 0)
+                    mq_linux_logf(loop->log, MQ_LOG_DEBUG, "closing '%s': %s",
+                                  mq_conn_client_id(lc->c), mq_strerror(rc));
+                lc->input_done = true;
+                if (mq_conn_out_size(lc->c) == 0) {
+                    mq_linux_conn_close(loop, lc, now);
+                    return false;
+                }
+                mq_linux_conn_interest(loop, lc, (lc->events & EPOLLOUT) != 0);
+                return true;
+            }
+            if ((size_t)n < MQ_LINUX_READ_BUF)
+                return true; /* drained; level triggering reports more */
+            continue;
+        }
+        if (n == 0) {
+            mq_linux_logf(loop->log, MQ_LOG_DEBUG, "'%s' closed the connection",
+                          mq_conn_client_id(lc->c));
+            mq_linux_conn_close(loop, lc, now);
+            return false;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return true;
+        mq_linux_logf(loop->log, MQ_LOG_DEBUG, "read from '%s' failed: %s",
+                      mq_conn_client_id(lc->c), strerror(errno));
+        mq_linux_conn_close(loop, lc, now);
+        return false;
+    }
+    return true;
+}
+
+static void mq_linux_conn_event(mq_linux_loop_t *loop, mq_linux_conn_t *lc, uint32_t ev,
+                                mq_time_t now)
+{
+    if (!lc->input_done && (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+        if (!mq_linux_conn_read(loop, lc, now))
+            return;
+    }
+    /* With reading over, a hang-up or error shows up as a failed writev (or
+     * as nothing left to send), which closes the connection. */
+    if ((ev & EPOLLOUT) || (lc->input_done && (ev & (EPOLLHUP | EPOLLERR))))
+        mq_linux_conn_flush(loop, lc, now);
+}
+
+/* ---- listeners --------------------------------------------------------- */
+
+static void mq_linux_listener_pause(mq_linux_loop_t *loop, mq_linux_listener_t *l,
+                                    mq_time_t now)
+{
+    if (l->paused)
+        return;
+    if (mq_linux_ctl(loop, EPOLL_CTL_MOD, &l->h, 0) < 0)
+        return;
+    l->paused = true;
+    loop->n_paused++;
+    loop->resume_at = now + MQ_LINUX_PAUSE_MS;
+}
+
+static void mq_linux_listeners_resume(mq_linux_loop_t *loop)
+{
+    for (size_t i = 0; i < loop->n_listeners; i++) {
+        mq_linux_listener_t *l = &loop->listeners[i];
+
+        if (l->paused && mq_linux_ctl(loop, EPOLL_CTL_MOD, &l->h, EPOLLIN) == 0) {
+            l->paused = false;
+            loop->n_paused--;
+        }
+    }
+}
+
+/*
+ * Out of descriptors: the pending connection would keep the listener
+ * readable forever (level triggering), so give up the spare descriptor,
+ * accept the newest connection and close it at once (the client sees an
+ * orderly close), then take the spare back. Returns true if accepting may go
+ * on; otherwise the listener rests for MQ_LINUX_PAUSE_MS or until a
+ * connection closes.
+ */
+static bool mq_linux_shed(mq_linux_loop_t *loop, mq_linux_listener_t *l, mq_time_t now)
+{
+    int fd, err;
+
+    if (now - loop->last_shed_log >= 1000 || loop->last_shed_log == 0) {
+        mq_linux_logf(loop->log, MQ_LOG_WARNING,
+                      "out of file descriptors: refusing new connections");
+        loop->last_shed_log = now ? now : 1;
+    }
+    if (loop->reserve_fd < 0) {
+        mq_linux_listener_pause(loop, l, now);
+        return false;
+    }
+    close(loop->reserve_fd);
+    fd = accept4(l->h.fd, NULL, NULL, SOCK_CLOEXEC);
+    err = errno;
+    if (fd >= 0)
+        close(fd);
+    loop->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (loop->reserve_fd < 0 || (fd < 0 && err != EAGAIN && err != EWOULDBLOCK)) {
+        mq_linux_listener_pause(loop, l, now);
+        return false;
+    }
+    return fd >= 0;
+}
+
+static void mq_linux_accept(mq_linux_loop_t *loop, mq_linux_listener_t *l, mq_time_t now)
+{
+    for (;;) {
+        int fd = accept4(l->h.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int one = 1;
+        mq_linux_conn_t *lc;
+
+        if (fd < 0) {
+            switch (errno) {
+            case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+            case EWOULDBLOCK:
+#endif
+                return;
+            case EINTR:
+            case ECONNABORTED:
+            case EPROTO:
+            case EPERM: /* refused by a firewall rule */
+                continue;
+            case EMFILE:
+            case ENFILE:
+                if (!mq_linux_shed(loop, l, now))
+                    return;
+                continue;
+            default: /* ENOBUFS, ENOMEM, ...: let the system recover */
+                mq_linux_logf(loop->log, MQ_LOG_WARNING, "accept: %s", strerror(errno));
+                mq_linux_listener_pause(loop, l, now);
+                return;
+            }
+        }
+        /* Latency first: never let Nagle hold back a small PUBLISH. Failure
+         * only costs latency, so it is not fatal. */
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+        lc = calloc(1, sizeof *lc);
+        if (!lc) {
+            close(fd);
+            continue;
+        }
+        lc->h.kind = MQ_LINUX_CONN;
+        lc->h.fd = fd;
+        lc->c = mq_broker_conn_open(loop->b, lc, now);
+        if (!lc->c) {
+            /* max_connections or memory: refuse at once. */
+            mq_linux_logf(loop->log, MQ_LOG_DEBUG, "connection refused (limit reached)");
+            close(fd);
+            free(lc);
+            continue;
+        }
+        lc->events = EPOLLIN;
+        if (mq_linux_ctl(loop, EPOLL_CTL_ADD, &lc->h, EPOLLIN) < 0) {
+            mq_linux_logf(loop->log, MQ_LOG_ERR, "epoll_ctl(add): %s", strerror(errno));
+            close(fd);
+            mq_broker_conn_lost(loop->b, lc->c, now);
+            free(lc);
+            continue;
+        }
+        lc->next = loop->conns;
+        if (loop->conns)
+            loop->conns->prev = lc;
+        loop->conns = lc;
+    }
+}
+
+/* ---- signals ----------------------------------------------------------- */
+
+static void mq_linux_signal(mq_linux_loop_t *loop)
+{
+    struct signalfd_siginfo si;
+
+    while (read(loop->sig.fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        mq_linux_logf(loop->log, MQ_LOG_NOTICE, "%s received, shutting down",
+                      si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+        loop->stop = true;
+    }
+}
+
+/* ---- the loop ---------------------------------------------------------- */
+
+/*
+ * Runs the core's timers, then sends what every connection has pending.
+ * Closing a connection can give the core new work (a will to deliver, a
+ * session timer), so it goes round again until a pass closes nothing.
+ * Returns the next deadline.
+ */
+static mq_time_t mq_linux_service(mq_linux_loop_t *loop, mq_time_t now)
+{
+    mq_time_t deadline;
+    uint64_t closed;
+
+    do {
+        mq_conn_t *c;
+
+        closed = loop->n_closed;
+        deadline = mq_broker_tick(loop->b, now);
+        while ((c = mq_broker_pending(loop->b)) != NULL) {
+            mq_linux_conn_t *lc = mq_conn_user(c);
+
+            /* Socket full: its EPOLLOUT event will flush it. But if the core
+             * dropped the output (close_timeout), close it now: a peer that
+             * never reads would never make the socket writable. */
+            if ((lc->events & EPOLLOUT) && mq_conn_out_size(c) > 0)
+                continue;
+            mq_linux_conn_flush(loop, lc, now);
+        }
+    } while (closed != loop->n_closed);
+    return deadline;
+}
+
+static int mq_linux_timeout(const mq_linux_loop_t *loop, mq_time_t deadline, mq_time_t now)
+{
+    mq_time_t next = deadline;
+
+    if (loop->n_paused && loop->resume_at < next)
+        next = loop->resume_at;
+    if (next == MQ_TIME_NEVER)
+        return -1;
+    if (next <= now)
+        return 0;
+    /* now was truncated to the millisecond, so waiting next-now from the
+     * real time never wakes before the deadline. */
+    return next - now > INT_MAX ? INT_MAX : (int)(next - now);
+}
+
+int mq_linux_loop_run(mq_linux_loop_t *loop)
+{
+    struct epoll_event ev[MQ_LINUX_MAX_EVENTS];
+    mq_time_t now = mq_linux_now();
+    mq_time_t deadline = mq_linux_service(loop, now);
+
+    while (!loop->stop) {
+        int n = epoll_wait(loop->epfd, ev, MQ_LINUX_MAX_EVENTS,
+                           mq_linux_timeout(loop, deadline, now));
+
+        if (n < 0) {
+            if (errno != EINTR) {
+                mq_linux_logf(loop->log, MQ_LOG_ERR, "epoll_wait: %s", strerror(errno));
+                return MQ_EIO;
+            }
+            n = 0;
+        }
+        now = mq_linux_now();
+        if (loop->n_paused && now >= loop->resume_at)
+            mq_linux_listeners_resume(loop);
+        for (int i = 0; i < n; i++) {
+            mq_linux_handle_t *h = ev[i].data.ptr;
+
+            switch (h->kind) {
+            case MQ_LINUX_CONN:
+                mq_linux_conn_event(loop, (mq_linux_conn_t *)h, ev[i].events, now);
+                break;
+            case MQ_LINUX_LISTENER:
+                mq_linux_accept(loop, (mq_linux_listener_t *)h, now);
+                break;
+            default:
+                mq_linux_signal(loop);
+                break;
+            }
+        }
+        deadline = mq_linux_service(loop, now);
+    }
+    return MQ_OK;
+}
+
+/* ---- setup and teardown ------------------------------------------------ */
+
+mq_linux_loop_t *mq_linux_loop_new(mq_broker_t *b, const mq_linux_log_t *log)
+{
+    mq_linux_loop_t *loop = calloc(1, sizeof *loop);
+    struct sigaction sa;
+    sigset_t set;
+
+    if (!loop) {
+        mq_linux_logf(log, MQ_LOG_ERR, "out of memory");
+        return NULL;
+    }
+    loop->b = b;
+    loop->log = log;
+    loop->epfd = -1;
+    loop->sig.fd = -1;
+    loop->sig.kind = MQ_LINUX_SIGNAL;
+    loop->reserve_fd = -1;
+    loop->buf = malloc(MQ_LINUX_READ_BUF);
+    if (!loop->buf) {
+        mq_linux_logf(log, MQ_LOG_ERR, "out of memory");
+        goto fail;
+    }
+
+    /* A peer that resets while we write must give EPIPE, not kill us. */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGPIPE, &sa, NULL);
+
+    /* A shell starting us in the background may have set SIGINT to
+     * SIG_IGN, and an ignored signal never reaches a signalfd. */
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    /* Blocked once, here, and read through the signalfd: the loop never
+     * touches the signal mask again. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) {
+        mq_linux_logf(log, MQ_LOG_ERR, "sigprocmask: %s", strerror(errno));
+        goto fail;
+    }
+    loop->sig.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (loop->sig.fd < 0) {
+        mq_linux_logf(log, MQ_LOG_ERR, "signalfd: %s", strerror(errno));
+        goto fail;
+    }
+    loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (loop->epfd < 0) {
+        mq_linux_logf(log, MQ_LOG_ERR, "epoll_create1: %s", strerror(errno));
+        goto fail;
+    }
+    if (mq_linux_ctl(loop, EPOLL_CTL_ADD, &loop->sig, EPOLLIN) < 0) {
+        mq_linux_logf(log, MQ_LOG_ERR, "epoll_ctl(signalfd): %s", strerror(errno));
+        goto fail;
+    }
+    /* Without a spare, EMFILE pauses listeners instead of shedding. */
+    loop->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return loop;
+fail:
+    mq_linux_loop_free(loop);
+    return NULL;
+}
+
+int mq_linux_loop_add_listener(mq_linux_loop_t *loop, int fd)
+{
+    mq_linux_listener_t *l;
+
+    if (loop->n_listeners >= MQ_LINUX_MAX_LISTENERS) {
+        close(fd);
+        return MQ_ELIMIT;
+    }
+    l = &loop->listeners[loop->n_listeners];
+    l->h.kind = MQ_LINUX_LISTENER;
+    l->h.fd = fd;
+    l->paused = false;
+    if (mq_linux_ctl(loop, EPOLL_CTL_ADD, &l->h, EPOLLIN) < 0) {
+        mq_linux_logf(loop->log, MQ_LOG_ERR, "epoll_ctl(listener): %s", strerror(errno));
+        close(fd);
+        return MQ_EIO;
+    }
+    loop->n_listeners++;
+    return MQ_OK;
+}
+
+void mq_linux_loop_free(mq_linux_loop_t *loop)
+{
+    mq_time_t now;
+
+    if (!loop)
+        return;
+    now = mq_linux_now();
+    while (loop->conns)
+        mq_linux_conn_close(loop, loop->conns, now);
+    for (size_t i = 0; i < loop->n_listeners; i++)
+        close(loop->listeners[i].h.fd);
+    if (loop->sig.fd >= 0)
+        close(loop->sig.fd);
+    if (loop->epfd >= 0)
+        close(loop->epfd);
+    if (loop->reserve_fd >= 0)
+        close(loop->reserve_fd);
+    free(loop->buf);
+    free(loop);
+}

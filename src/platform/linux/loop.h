@@ -1,0 +1,35 @@
+/*
+ * loop — the epoll event loop: listeners, connections, signals, timers.
+ *
+ * Owns: the epoll instance, the signalfd, the listening sockets handed to it,
+ * every accepted socket and its mq_linux_conn record, and the one read buffer
+ * shared by all connections. It borrows the broker.
+ * Never: parses MQTT or decides anything about a client; it moves bytes
+ * between sockets and the core and tells the core about time and closes.
+ * Hot path: mq_linux_loop_run(): epoll_wait -> read -> mq_broker_conn_input
+ * -> mq_broker_tick -> mq_broker_pending -> writev. Per wake-up: one
+ * epoll_wait, one clock read, reads and one writev per connection with output.
+ */
+#ifndef MQ_PLATFORM_LINUX_LOOP_H
+#define MQ_PLATFORM_LINUX_LOOP_H
+
+#include "log.h"
+#include "musqratt/broker.h"
+
+typedef struct mq_linux_loop mq_linux_loop_t;
+
+/* Blocks SIGINT/SIGTERM (once, for the signalfd) and ignores SIGPIPE.
+ * Returns NULL after logging why. b and log are borrowed. */
+mq_linux_loop_t *mq_linux_loop_new(mq_broker_t *b, const mq_linux_log_t *log);
+
+/* Takes ownership of a listening, non-blocking socket. MQ_OK or MQ_EIO/MQ_ELIMIT. */
+int mq_linux_loop_add_listener(mq_linux_loop_t *loop, int fd);
+
+/* Runs until SIGINT or SIGTERM. Returns MQ_OK, or MQ_EIO if epoll failed. */
+int mq_linux_loop_run(mq_linux_loop_t *loop);
+
+/* Closes every connection (each through mq_broker_conn_lost(), so the core
+ * frees it), every listener, and the loop. The broker itself is not freed. */
+void mq_linux_loop_free(mq_linux_loop_t *loop);
+
+#endif

@@ -1,0 +1,638 @@
+/*
+ * test_config — the mosquitto.conf parser (src/config/config.c).
+ *
+ * Every directive, every kind of error with the line it is reported on,
+ * warnings for Mosquitto directives musqratt does not implement, comments and
+ * blanks, and the listener limit.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "musqratt/config.h"
+#include "musqratt/error.h"
+
+#define MAX_DIAGS 64
+
+typedef struct diag {
+    char file[64];
+    unsigned line;
+    bool is_error;
+    char msg[256];
+} diag_t;
+
+typedef struct diags {
+    diag_t d[MAX_DIAGS];
+    size_t n;
+} diags_t;
+
+static diags_t g_diags;
+static mq_config_t g_cfg;
+
+static void collect(void *ctx, const char *file, unsigned line, bool is_error, const char *msg)
+{
+    diags_t *ds = ctx;
+
+    assert_true(ds->n < MAX_DIAGS);
+    snprintf(ds->d[ds->n].file, sizeof ds->d[ds->n].file, "%s", file);
+    ds->d[ds->n].line = line;
+    ds->d[ds->n].is_error = is_error;
+    snprintf(ds->d[ds->n].msg, sizeof ds->d[ds->n].msg, "%s", msg);
+    ds->n++;
+}
+
+/* Parses text into a fresh g_cfg, collecting diagnostics in g_diags. */
+static int parse(const char *text)
+{
+    memset(&g_diags, 0, sizeof g_diags);
+    mq_config_init(&g_cfg);
+    return mq_config_parse(&g_cfg, text, strlen(text), "test.conf", collect, &g_diags);
+}
+
+/* Asserts that text gives exactly one error, on line, whose message
+ * contains needle. */
+static void expect_error(const char *text, unsigned line, const char *needle)
+{
+    int rc = parse(text);
+
+    if (g_diags.n != 1 || !g_diags.d[0].is_error || g_diags.d[0].line != line ||
+        !strstr(g_diags.d[0].msg, needle)) {
+        print_error("input: %s\n", text);
+        for (size_t i = 0; i < g_diags.n; i++)
+            print_error("got %s:%u %s: %s\n", g_diags.d[i].file, g_diags.d[i].line,
+                        g_diags.d[i].is_error ? "error" : "warning", g_diags.d[i].msg);
+        fail_msg("expected one error on line %u containing '%s'", line, needle);
+    }
+    assert_int_equal(rc, MQ_ECONFIG);
+    assert_string_equal(g_diags.d[0].file, "test.conf");
+}
+
+static void expect_ok(const char *text)
+{
+    int rc = parse(text);
+
+    for (size_t i = 0; i < g_diags.n; i++)
+        print_error("unexpected %u: %s\n", g_diags.d[i].line, g_diags.d[i].msg);
+    assert_int_equal(g_diags.n, 0);
+    assert_int_equal(rc, MQ_OK);
+}
+
+/* ---- defaults and syntax ---------------------------------------------- */
+
+static void test_init_gives_broker_defaults_and_no_listener(void **state)
+{
+    mq_broker_config_t defaults;
+
+    memset(&defaults, 0, sizeof defaults);
+    mq_broker_config_defaults(&defaults);
+    memset(&g_cfg, 0x5a, sizeof g_cfg);
+    mq_config_init(&g_cfg);
+    assert_memory_equal(&g_cfg.broker, &defaults, sizeof defaults);
+    assert_int_equal(g_cfg.n_listeners, 0);
+    assert_false(g_cfg.verbose);
+    /* Mosquitto 2 with no password_file still needs allow_anonymous, but
+     * musqratt's documented default is to allow anonymous clients. */
+    assert_true(g_cfg.broker.allow_anonymous);
+}
+
+static void test_empty_text_is_valid(void **state)
+{
+    mq_broker_config_t before;
+
+    expect_ok("");
+    mq_broker_config_defaults(&before);
+    assert_memory_equal(&g_cfg.broker, &before, sizeof before);
+    assert_int_equal(g_cfg.n_listeners, 0);
+}
+
+static void test_comments_blank_lines_and_whitespace(void **state)
+{
+    expect_ok("# a comment\n"
+              "\n"
+              "   \t  \n"
+              "   # an indented comment with listener 1 words\n"
+              "#listener 1234\n"
+              "  \t max_keepalive \t  77  \t\n"
+              "\r\n"
+              "max_sessions 5\r\n"
+              "max_topic_nodes 9"); /* no final newline */
+    assert_int_equal(g_cfg.broker.max_keepalive, 77);
+    assert_int_equal(g_cfg.broker.max_sessions, 5);
+    assert_int_equal(g_cfg.broker.max_topic_nodes, 9);
+    assert_int_equal(g_cfg.n_listeners, 0);
+}
+
+static void test_hash_after_a_directive_is_not_a_comment(void **state)
+{
+    /* Mosquitto only knows whole-line comments; musqratt says so. */
+    expect_error("max_keepalive 10 # seconds\n", 1, "too many arguments");
+}
+
+static void test_later_value_wins(void **state)
+{
+    expect_ok("max_keepalive 10\nmax_keepalive 20\n");
+    assert_int_equal(g_cfg.broker.max_keepalive, 20);
+}
+
+static void test_parse_adds_to_existing_config(void **state)
+{
+    mq_config_init(&g_cfg);
+    assert_int_equal(mq_config_add_listener(&g_cfg, "127.0.0.1", 1), MQ_OK);
+    assert_int_equal(mq_config_parse(&g_cfg, "listener 2\n", 11, "a.conf", NULL, NULL), MQ_OK);
+    assert_int_equal(mq_config_parse(&g_cfg, "max_sessions 3\n", 15, "b.conf", NULL, NULL),
+                     MQ_OK);
+    assert_int_equal(g_cfg.n_listeners, 2);
+    assert_int_equal(g_cfg.listeners[0].port, 1);
+    assert_int_equal(g_cfg.listeners[1].port, 2);
+    assert_int_equal(g_cfg.broker.max_sessions, 3);
+}
+
+static void test_null_diag_still_returns_error(void **state)
+{
+    const char *text = "bogus 1\nmax_sessions 4\n";
+
+    mq_config_init(&g_cfg);
+    assert_int_equal(mq_config_parse(&g_cfg, text, strlen(text), "x", NULL, NULL), MQ_ECONFIG);
+    assert_int_equal(g_cfg.broker.max_sessions, 4);
+}
+
+static void test_len_bounds_the_text(void **state)
+{
+    /* Only "max_sessions 1" is inside len; the rest must not be read. */
+    const char text[] = "max_sessions 12345";
+
+    mq_config_init(&g_cfg);
+    assert_int_equal(mq_config_parse(&g_cfg, text, 14, "x", NULL, NULL), MQ_OK);
+    assert_int_equal(g_cfg.broker.max_sessions, 1);
+}
+
+/* ---- listeners --------------------------------------------------------- */
+
+static void test_listener_port_only_binds_all_addresses(void **state)
+{
+    expect_ok("listener 1883\n");
+    assert_int_equal(g_cfg.n_listeners, 1);
+    assert_int_equal(g_cfg.listeners[0].port, 1883);
+    assert_string_equal(g_cfg.listeners[0].address, "");
+}
+
+static void test_listener_with_addresses(void **state)
+{
+    expect_ok("listener 1884 127.0.0.1\nlistener 0 ::1\nlistener 65535 localhost\n");
+    assert_int_equal(g_cfg.n_listeners, 3);
+    assert_int_equal(g_cfg.listeners[0].port, 1884);
+    assert_string_equal(g_cfg.listeners[0].address, "127.0.0.1");
+    assert_int_equal(g_cfg.listeners[1].port, 0);
+    assert_string_equal(g_cfg.listeners[1].address, "::1");
+    assert_int_equal(g_cfg.listeners[2].port, 65535);
+    assert_string_equal(g_cfg.listeners[2].address, "localhost");
+}
+
+static void test_listener_errors(void **state)
+{
+    expect_error("listener\n", 1, "missing argument");
+    expect_error("\nlistener 1 a b\n", 2, "too many arguments");
+    expect_error("listener 65536\n", 1, "out of range");
+    expect_error("listener -1\n", 1, "negative");
+    expect_error("listener 18x3\n", 1, "not a number");
+    assert_int_equal(g_cfg.n_listeners, 0);
+
+    char text[300];
+    memset(text, 0, sizeof text);
+    strcpy(text, "listener 1 ");
+    memset(text + strlen(text), 'a', MQ_CONFIG_ADDR_MAX);
+    expect_error(text, 1, "address is longer");
+    assert_int_equal(g_cfg.n_listeners, 0);
+}
+
+static void test_listener_address_at_the_size_limit(void **state)
+{
+    char text[300];
+
+    memset(text, 0, sizeof text);
+    strcpy(text, "listener 1 ");
+    memset(text + strlen(text), 'b', MQ_CONFIG_ADDR_MAX - 1);
+    expect_ok(text);
+    assert_int_equal(strlen(g_cfg.listeners[0].address), MQ_CONFIG_ADDR_MAX - 1);
+}
+
+static void test_listener_limit(void **state)
+{
+    char text[2048];
+    size_t off = 0;
+
+    for (unsigned i = 0; i < MQ_CONFIG_MAX_LISTENERS + 2; i++)
+        off += (size_t)snprintf(text + off, sizeof text - off, "listener %u\n", 1000 + i);
+    assert_int_equal(parse(text), MQ_ECONFIG);
+    assert_int_equal(g_cfg.n_listeners, MQ_CONFIG_MAX_LISTENERS);
+    assert_int_equal(g_diags.n, 2);
+    assert_true(g_diags.d[0].is_error);
+    assert_int_equal(g_diags.d[0].line, MQ_CONFIG_MAX_LISTENERS + 1);
+    assert_non_null(strstr(g_diags.d[0].msg, "too many listeners"));
+    assert_int_equal(g_diags.d[1].line, MQ_CONFIG_MAX_LISTENERS + 2);
+    assert_int_equal(g_cfg.listeners[MQ_CONFIG_MAX_LISTENERS - 1].port,
+                     1000 + MQ_CONFIG_MAX_LISTENERS - 1);
+}
+
+static void test_add_listener(void **state)
+{
+    char longaddr[MQ_CONFIG_ADDR_MAX + 1];
+
+    mq_config_init(&g_cfg);
+    assert_int_equal(mq_config_add_listener(&g_cfg, NULL, 0), MQ_OK);
+    assert_string_equal(g_cfg.listeners[0].address, "");
+    assert_int_equal(g_cfg.listeners[0].port, 0);
+    assert_int_equal(mq_config_add_listener(&g_cfg, "127.0.0.1", 1883), MQ_OK);
+    assert_string_equal(g_cfg.listeners[1].address, "127.0.0.1");
+    assert_int_equal(g_cfg.listeners[1].port, 1883);
+
+    memset(longaddr, 'x', MQ_CONFIG_ADDR_MAX);
+    longaddr[MQ_CONFIG_ADDR_MAX] = '\0';
+    assert_int_equal(mq_config_add_listener(&g_cfg, longaddr, 1), MQ_EINVAL);
+    assert_int_equal(g_cfg.n_listeners, 2);
+
+    while (g_cfg.n_listeners < MQ_CONFIG_MAX_LISTENERS)
+        assert_int_equal(mq_config_add_listener(&g_cfg, "", 1), MQ_OK);
+    assert_int_equal(mq_config_add_listener(&g_cfg, "", 1), MQ_ELIMIT);
+    assert_int_equal(g_cfg.n_listeners, MQ_CONFIG_MAX_LISTENERS);
+}
+
+static void test_port_makes_the_default_listener(void **state)
+{
+    expect_ok("port 1999\n");
+    assert_int_equal(g_cfg.n_listeners, 1);
+    assert_int_equal(g_cfg.listeners[0].port, 1999);
+    assert_string_equal(g_cfg.listeners[0].address, "");
+}
+
+static void test_bind_address_alone_uses_port_1883(void **state)
+{
+    expect_ok("bind_address 127.0.0.1\n");
+    assert_int_equal(g_cfg.n_listeners, 1);
+    assert_int_equal(g_cfg.listeners[0].port, 1883);
+    assert_string_equal(g_cfg.listeners[0].address, "127.0.0.1");
+}
+
+static void test_port_and_bind_address_share_one_listener(void **state)
+{
+    expect_ok("bind_address ::1\nlistener 2000\nport 2001\nport 2002\n");
+    assert_int_equal(g_cfg.n_listeners, 2);
+    assert_int_equal(g_cfg.listeners[0].port, 2002);
+    assert_string_equal(g_cfg.listeners[0].address, "::1");
+    assert_int_equal(g_cfg.listeners[1].port, 2000);
+}
+
+static void test_port_and_bind_address_errors(void **state)
+{
+    expect_error("port\n", 1, "missing argument");
+    expect_error("port 1 2\n", 1, "too many arguments");
+    expect_error("port 99999\n", 1, "out of range");
+    expect_error("bind_address\n", 1, "missing argument");
+    expect_error("bind_address a b\n", 1, "too many arguments");
+    assert_int_equal(g_cfg.n_listeners, 0);
+}
+
+/* ---- booleans ---------------------------------------------------------- */
+
+static void test_booleans(void **state)
+{
+    expect_ok("allow_anonymous false\nretain_available false\nqueue_qos0_messages true\n"
+              "allow_zero_length_clientid false\nset_tcp_nodelay true\n");
+    assert_false(g_cfg.broker.allow_anonymous);
+    assert_false(g_cfg.broker.retain_available);
+    assert_true(g_cfg.broker.queue_qos0_messages);
+    assert_false(g_cfg.broker.allow_zero_length_clientid);
+
+    /* Mosquitto's parser also takes 1 and 0. */
+    expect_ok("allow_anonymous 0\nretain_available 1\nqueue_qos0_messages 0\n"
+              "allow_zero_length_clientid 1\nset_tcp_nodelay false\n");
+    assert_false(g_cfg.broker.allow_anonymous);
+    assert_true(g_cfg.broker.retain_available);
+    assert_false(g_cfg.broker.queue_qos0_messages);
+    assert_true(g_cfg.broker.allow_zero_length_clientid);
+}
+
+static void test_bad_booleans(void **state)
+{
+    expect_error("allow_anonymous yes\n", 1, "expected true or false");
+    expect_error("\n\nretain_available TRUE\n", 3, "expected true or false");
+    expect_error("queue_qos0_messages 2\n", 1, "expected true or false");
+    expect_error("allow_zero_length_clientid\n", 1, "missing argument");
+    expect_error("set_tcp_nodelay maybe\n", 1, "expected true or false");
+    expect_error("allow_anonymous true false\n", 1, "too many arguments");
+    /* A bad value leaves the default in place. */
+    assert_true(g_cfg.broker.allow_anonymous);
+}
+
+/* ---- numbers ----------------------------------------------------------- */
+
+static void test_numeric_directives(void **state)
+{
+    expect_ok("max_keepalive 65535\n"
+              "max_connections 100\n"
+              "max_inflight_messages 5\n"
+              "max_queued_messages 1000\n"
+              "max_queued_bytes 18446744073709551615\n"
+              "message_size_limit 268435455\n"
+              "max_packet_size 268435460\n"
+              "max_memory 1073741824\n"
+              "max_sessions 4294967295\n"
+              "max_subscriptions_per_client 50\n"
+              "max_topic_nodes 123456\n");
+    assert_int_equal(g_cfg.broker.max_keepalive, 65535);
+    assert_int_equal(g_cfg.broker.max_connections, 100);
+    assert_int_equal(g_cfg.broker.max_inflight, 5);
+    assert_int_equal(g_cfg.broker.max_queued_messages, 1000);
+    assert_true(g_cfg.broker.max_queued_bytes == UINT64_MAX);
+    assert_int_equal(g_cfg.broker.message_size_limit, 268435455u);
+    assert_int_equal(g_cfg.broker.max_packet_size, 268435460u);
+    assert_true(g_cfg.broker.max_memory == 1073741824u);
+    assert_int_equal(g_cfg.broker.max_sessions, UINT32_MAX);
+    assert_int_equal(g_cfg.broker.max_subscriptions_per_client, 50);
+    assert_int_equal(g_cfg.broker.max_topic_nodes, 123456);
+}
+
+static void test_zero_means_unlimited(void **state)
+{
+    expect_ok("max_keepalive 0\nmax_connections 0\nmax_queued_messages 0\n"
+              "max_queued_bytes 0\nmessage_size_limit 0\nmax_packet_size 0\n"
+              "max_memory 0\nmax_sessions 0\nmax_subscriptions_per_client 0\n"
+              "max_topic_nodes 0\n");
+    assert_int_equal(g_cfg.broker.max_keepalive, 0);
+    assert_int_equal(g_cfg.broker.max_connections, 0);
+    assert_int_equal(g_cfg.broker.max_queued_messages, 0);
+    assert_true(g_cfg.broker.max_queued_bytes == 0);
+    assert_int_equal(g_cfg.broker.message_size_limit, 0);
+    assert_int_equal(g_cfg.broker.max_packet_size, 0);
+    assert_true(g_cfg.broker.max_memory == 0);
+    assert_int_equal(g_cfg.broker.max_sessions, 0);
+    assert_int_equal(g_cfg.broker.max_subscriptions_per_client, 0);
+    assert_int_equal(g_cfg.broker.max_topic_nodes, 0);
+}
+
+static void test_max_connections_minus_one_is_unlimited(void **state)
+{
+    expect_ok("max_connections 10\nmax_connections -1\n");
+    assert_int_equal(g_cfg.broker.max_connections, 0);
+    expect_error("max_connections -2\n", 1, "-1 (unlimited)");
+    expect_error("max_connections 4294967296\n", 1, "out of range");
+}
+
+static void test_max_inflight_zero_is_no_maximum(void **state)
+{
+    expect_ok("max_inflight_messages 0\n");
+    assert_int_equal(g_cfg.broker.max_inflight, UINT16_MAX);
+    expect_ok("max_inflight_messages 65535\n");
+    assert_int_equal(g_cfg.broker.max_inflight, 65535);
+    expect_error("max_inflight_messages 65536\n", 1, "out of range");
+}
+
+static void test_max_packet_size_below_20_is_refused(void **state)
+{
+    expect_ok("max_packet_size 20\n");
+    assert_int_equal(g_cfg.broker.max_packet_size, 20);
+    expect_error("max_packet_size 19\n", 1, "out of range (0 or 20..");
+    expect_error("max_packet_size 268435461\n", 1, "out of range");
+}
+
+static void test_bad_numbers(void **state)
+{
+    expect_error("max_keepalive 65536\n", 1, "out of range (0..65535)");
+    expect_error("max_keepalive -1\n", 1, "must not be negative");
+    expect_error("max_keepalive 10s\n", 1, "not a number");
+    expect_error("max_keepalive 0x10\n", 1, "not a number");
+    expect_error("max_keepalive +5\n", 1, "not a number");
+    expect_error("max_sessions 4294967296\n", 1, "out of range");
+    expect_error("max_memory 18446744073709551616\n", 1, "out of range");
+    expect_error("max_memory 99999999999999999999999x\n", 1, "not a number");
+    expect_error("message_size_limit 268435456\n", 1, "out of range");
+    expect_error("max_queued_messages 1.5\n", 1, "not a number");
+    expect_error("max_queued_bytes -0\n", 1, "negative");
+    expect_error("max_subscriptions_per_client\n", 1, "missing argument");
+    expect_error("max_topic_nodes 1 2\n", 1, "too many arguments");
+    /* A bad value leaves the previous one in place. */
+    expect_ok("max_keepalive 9");
+    assert_int_equal(mq_config_parse(&g_cfg, "max_keepalive 99999", 19, "y", NULL, NULL),
+                     MQ_ECONFIG);
+    assert_int_equal(g_cfg.broker.max_keepalive, 9);
+}
+
+/* ---- durations --------------------------------------------------------- */
+
+static void test_persistent_client_expiration_units(void **state)
+{
+    static const struct {
+        const char *text;
+        uint32_t seconds;
+    } cases[] = {
+        {"persistent_client_expiration 2h\n", 2 * 3600},
+        {"persistent_client_expiration 1d\n", 86400},
+        {"persistent_client_expiration 2w\n", 14 * 86400},
+        {"persistent_client_expiration 1m\n", 30 * 86400},
+        {"persistent_client_expiration 1y\n", 365 * 86400},
+        {"persistent_client_expiration 0d\n", 0},
+        {"persistent_client_expiration 136y\n", 136u * 365 * 86400},
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        expect_ok(cases[i].text);
+        assert_int_equal(g_cfg.broker.persistent_client_expiration, cases[i].seconds);
+    }
+}
+
+static void test_bad_durations(void **state)
+{
+    expect_error("persistent_client_expiration 10\n", 1, "not a duration");
+    expect_error("persistent_client_expiration 10s\n", 1, "not a duration");
+    expect_error("persistent_client_expiration d\n", 1, "not a duration");
+    expect_error("persistent_client_expiration 1.5d\n", 1, "not a duration");
+    expect_error("persistent_client_expiration -1d\n", 1, "not a duration");
+    expect_error("persistent_client_expiration 137y\n", 1, "out of range");
+    expect_error("persistent_client_expiration 99999999999999999999999h\n", 1, "out of range");
+    expect_error("persistent_client_expiration\n", 1, "missing argument");
+    expect_error("persistent_client_expiration 1d 2d\n", 1, "too many arguments");
+}
+
+/* ---- log_type ---------------------------------------------------------- */
+
+static void test_log_type(void **state)
+{
+    expect_ok("log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
+              "log_type subscribe\nlog_type unsubscribe\nlog_type websockets\n");
+    assert_false(g_cfg.verbose);
+    expect_ok("log_type all\n");
+    assert_true(g_cfg.verbose);
+    expect_ok("log_type debug\n");
+    assert_true(g_cfg.verbose);
+    expect_ok("log_type all\nlog_type none\n");
+    assert_false(g_cfg.verbose);
+    expect_error("log_type chatty\n", 1, "unknown log type 'chatty'");
+    expect_error("log_type\n", 1, "missing argument");
+}
+
+/* ---- unknown and unsupported directives -------------------------------- */
+
+static void test_unknown_directive_is_an_error(void **state)
+{
+    expect_error("# header\n\nmax_keepalives 10\n", 3, "unknown directive 'max_keepalives'");
+    expect_error("Port 1883\n", 1, "unknown directive 'Port'");
+}
+
+static void test_unsupported_mosquitto_directives_warn(void **state)
+{
+    static const char *const names[] = {
+        "password_file /etc/pw", "acl_file /etc/acl", "cafile x", "certfile x", "keyfile x",
+        "capath x", "crlfile x", "require_certificate true", "use_identity_as_username true",
+        "use_subject_as_username true", "tls_version tlsv1.2", "ciphers X", "ciphers_tls1.3 Y",
+        "protocol websockets", "socket_domain ipv4", "per_listener_settings true",
+        "include_dir /etc/d", "persistence true", "persistence_location /var",
+        "persistence_file a.db", "autosave_interval 1800", "sys_interval 10",
+        "log_dest stderr", "log_timestamp true", "log_timestamp_format %Y", "pid_file /run/x",
+        "user mosquitto", "connection_messages true", "mount_point a/", "http_dir /www",
+        "websockets_log_level 0", "psk_hint h", "psk_file f", "clientid_prefixes x",
+        "upgrade_outgoing_qos false", "max_inflight_bytes 0", "check_retain_source true",
+        "memory_limit 0", "auth_plugin /x.so", "plugin /x.so", "plugin_opt_db x",
+        "auth_opt_db y", "connection br", "address 10.0.0.1:1883", "topic # both 0",
+        "bridge_protocol_version mqttv311", "bridge_insecure false",
+    };
+    char text[256];
+
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char name[64];
+        int rc;
+
+        snprintf(text, sizeof text, "\n%s\nmax_sessions 7\n", names[i]);
+        sscanf(names[i], "%63s", name);
+        rc = parse(text);
+        assert_int_equal(rc, MQ_OK);
+        assert_int_equal(g_diags.n, 1);
+        assert_false(g_diags.d[0].is_error);
+        assert_int_equal(g_diags.d[0].line, 2);
+        if (!strstr(g_diags.d[0].msg, name))
+            fail_msg("warning '%s' does not name '%s'", g_diags.d[0].msg, name);
+        assert_int_equal(g_cfg.broker.max_sessions, 7);
+    }
+}
+
+static void test_prefixes_alone_are_unknown(void **state)
+{
+    /* "bridge_" is a family, not a directive. */
+    expect_error("bridge_\n", 1, "unknown directive");
+    expect_error("plugin_opt_\n", 1, "unknown directive");
+}
+
+/* ---- several problems -------------------------------------------------- */
+
+static void test_parsing_goes_on_after_errors(void **state)
+{
+    const char *text = "max_keepalive 70000\n"   /* 1: error */
+                       "allow_anonymous false\n" /* 2 */
+                       "password_file /x\n"      /* 3: warning */
+                       "nonsense\n"              /* 4: error */
+                       "listener 1884\n"         /* 5 */
+                       "listener\n"              /* 6: error */
+                       "max_sessions 11\n";      /* 7 */
+
+    assert_int_equal(parse(text), MQ_ECONFIG);
+    assert_int_equal(g_diags.n, 4);
+    assert_true(g_diags.d[0].is_error);
+    assert_int_equal(g_diags.d[0].line, 1);
+    assert_false(g_diags.d[1].is_error);
+    assert_int_equal(g_diags.d[1].line, 3);
+    assert_true(g_diags.d[2].is_error);
+    assert_int_equal(g_diags.d[2].line, 4);
+    assert_true(g_diags.d[3].is_error);
+    assert_int_equal(g_diags.d[3].line, 6);
+    for (size_t i = 0; i < g_diags.n; i++)
+        assert_string_equal(g_diags.d[i].file, "test.conf");
+    assert_false(g_cfg.broker.allow_anonymous);
+    assert_int_equal(g_cfg.n_listeners, 1);
+    assert_int_equal(g_cfg.listeners[0].port, 1884);
+    assert_int_equal(g_cfg.broker.max_sessions, 11);
+}
+
+static void test_long_tokens_are_quoted_briefly(void **state)
+{
+    char text[2048];
+
+    memset(text, 0, sizeof text);
+    memcpy(text, "max_keepalive ", 14);
+    memset(text + 14, '7', 1500);
+    expect_error(text, 1, "out of range");
+    assert_true(strlen(g_diags.d[0].msg) < 200);
+}
+
+static void test_many_arguments_are_counted(void **state)
+{
+    expect_error("listener 1 2 3 4 5 6 7 8 9 10 11 12\n", 1, "got 12");
+}
+
+static void test_crlf_line_numbers(void **state)
+{
+    expect_error("# x\r\n\r\nmax_keepalive x\r\n", 3, "not a number");
+}
+
+static void test_nul_byte_in_text(void **state)
+{
+    const char text[] = "max_sessions 1\nport\0x 1\nmax_topic_nodes 2\n";
+
+    memset(&g_diags, 0, sizeof g_diags);
+    mq_config_init(&g_cfg);
+    assert_int_equal(mq_config_parse(&g_cfg, text, sizeof text - 1, "test.conf", collect,
+                                     &g_diags),
+                     MQ_ECONFIG);
+    assert_int_equal(g_diags.n, 1);
+    assert_int_equal(g_diags.d[0].line, 2);
+    assert_int_equal(g_cfg.broker.max_sessions, 1);
+    assert_int_equal(g_cfg.broker.max_topic_nodes, 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_init_gives_broker_defaults_and_no_listener),
+        cmocka_unit_test(test_empty_text_is_valid),
+        cmocka_unit_test(test_comments_blank_lines_and_whitespace),
+        cmocka_unit_test(test_hash_after_a_directive_is_not_a_comment),
+        cmocka_unit_test(test_later_value_wins),
+        cmocka_unit_test(test_parse_adds_to_existing_config),
+        cmocka_unit_test(test_null_diag_still_returns_error),
+        cmocka_unit_test(test_len_bounds_the_text),
+        cmocka_unit_test(test_listener_port_only_binds_all_addresses),
+        cmocka_unit_test(test_listener_with_addresses),
+        cmocka_unit_test(test_listener_errors),
+        cmocka_unit_test(test_listener_address_at_the_size_limit),
+        cmocka_unit_test(test_listener_limit),
+        cmocka_unit_test(test_add_listener),
+        cmocka_unit_test(test_port_makes_the_default_listener),
+        cmocka_unit_test(test_bind_address_alone_uses_port_1883),
+        cmocka_unit_test(test_port_and_bind_address_share_one_listener),
+        cmocka_unit_test(test_port_and_bind_address_errors),
+        cmocka_unit_test(test_booleans),
+        cmocka_unit_test(test_bad_booleans),
+        cmocka_unit_test(test_numeric_directives),
+        cmocka_unit_test(test_zero_means_unlimited),
+        cmocka_unit_test(test_max_connections_minus_one_is_unlimited),
+        cmocka_unit_test(test_max_inflight_zero_is_no_maximum),
+        cmocka_unit_test(test_max_packet_size_below_20_is_refused),
+        cmocka_unit_test(test_bad_numbers),
+        cmocka_unit_test(test_persistent_client_expiration_units),
+        cmocka_unit_test(test_bad_durations),
+        cmocka_unit_test(test_log_type),
+        cmocka_unit_test(test_unknown_directive_is_an_error),
+        cmocka_unit_test(test_unsupported_mosquitto_directives_warn),
+        cmocka_unit_test(test_prefixes_alone_are_unknown),
+        cmocka_unit_test(test_parsing_goes_on_after_errors),
+        cmocka_unit_test(test_long_tokens_are_quoted_briefly),
+        cmocka_unit_test(test_many_arguments_are_counted),
+        cmocka_unit_test(test_crlf_line_numbers),
+        cmocka_unit_test(test_nul_byte_in_text),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
