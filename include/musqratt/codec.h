@@ -59,6 +59,53 @@ enum mq_connack_rc {
     MQ_CONNACK_NOT_AUTHORIZED = 5
 };
 
+/* MQTT 5 reason codes (section 2.4). */
+enum mq_reason {
+    MQ_RC_SUCCESS = 0x00, /* also Normal disconnection, Granted QoS 0 */
+    MQ_RC_GRANTED_QOS1 = 0x01,
+    MQ_RC_GRANTED_QOS2 = 0x02,
+    MQ_RC_DISCONNECT_WITH_WILL = 0x04,
+    MQ_RC_NO_MATCHING_SUBSCRIBERS = 0x10,
+    MQ_RC_NO_SUBSCRIPTION_EXISTED = 0x11,
+    MQ_RC_CONTINUE_AUTH = 0x18,
+    MQ_RC_REAUTHENTICATE = 0x19,
+    MQ_RC_UNSPECIFIED = 0x80,
+    MQ_RC_MALFORMED = 0x81,
+    MQ_RC_PROTOCOL_ERROR = 0x82,
+    MQ_RC_IMPLEMENTATION_SPECIFIC = 0x83,
+    MQ_RC_UNSUPPORTED_PROTOCOL_VERSION = 0x84,
+    MQ_RC_CLIENT_ID_NOT_VALID = 0x85,
+    MQ_RC_BAD_USERNAME_PASSWORD = 0x86,
+    MQ_RC_NOT_AUTHORIZED = 0x87,
+    MQ_RC_SERVER_UNAVAILABLE = 0x88,
+    MQ_RC_SERVER_BUSY = 0x89,
+    MQ_RC_BANNED = 0x8A,
+    MQ_RC_SERVER_SHUTTING_DOWN = 0x8B,
+    MQ_RC_BAD_AUTH_METHOD = 0x8C,
+    MQ_RC_KEEP_ALIVE_TIMEOUT = 0x8D,
+    MQ_RC_SESSION_TAKEN_OVER = 0x8E,
+    MQ_RC_TOPIC_FILTER_INVALID = 0x8F,
+    MQ_RC_TOPIC_NAME_INVALID = 0x90,
+    MQ_RC_PACKET_ID_IN_USE = 0x91,
+    MQ_RC_PACKET_ID_NOT_FOUND = 0x92,
+    MQ_RC_RECEIVE_MAXIMUM_EXCEEDED = 0x93,
+    MQ_RC_TOPIC_ALIAS_INVALID = 0x94,
+    MQ_RC_PACKET_TOO_LARGE = 0x95,
+    MQ_RC_MESSAGE_RATE_TOO_HIGH = 0x96,
+    MQ_RC_QUOTA_EXCEEDED = 0x97,
+    MQ_RC_ADMINISTRATIVE_ACTION = 0x98,
+    MQ_RC_PAYLOAD_FORMAT_INVALID = 0x99,
+    MQ_RC_RETAIN_NOT_SUPPORTED = 0x9A,
+    MQ_RC_QOS_NOT_SUPPORTED = 0x9B,
+    MQ_RC_USE_ANOTHER_SERVER = 0x9C,
+    MQ_RC_SERVER_MOVED = 0x9D,
+    MQ_RC_SHARED_SUBS_NOT_SUPPORTED = 0x9E,
+    MQ_RC_CONNECTION_RATE_EXCEEDED = 0x9F,
+    MQ_RC_MAXIMUM_CONNECT_TIME = 0xA0,
+    MQ_RC_SUB_IDS_NOT_SUPPORTED = 0xA1,
+    MQ_RC_WILDCARD_SUBS_NOT_SUPPORTED = 0xA2
+};
+
 #define MQ_SUBACK_FAILURE 0x80
 
 /* A length-prefixed string or binary field, pointing into the input buffer. */
@@ -73,6 +120,128 @@ typedef struct mq_fixed_header {
     uint8_t header_len;    /* 2..5: first byte + remaining-length bytes */
     uint32_t remaining;    /* remaining length */
 } mq_fixed_header_t;
+
+/* ---- MQTT 5 properties ------------------------------------------------ */
+
+enum mq_prop_id {
+    MQ_PROP_PAYLOAD_FORMAT = 0x01,        /* byte,    PUBLISH, will */
+    MQ_PROP_MESSAGE_EXPIRY = 0x02,        /* u32,     PUBLISH, will */
+    MQ_PROP_CONTENT_TYPE = 0x03,          /* utf8,    PUBLISH, will */
+    MQ_PROP_RESPONSE_TOPIC = 0x08,        /* utf8,    PUBLISH, will */
+    MQ_PROP_CORRELATION_DATA = 0x09,      /* binary,  PUBLISH, will */
+    MQ_PROP_SUBSCRIPTION_ID = 0x0B,       /* varint,  PUBLISH (repeatable), SUBSCRIBE */
+    MQ_PROP_SESSION_EXPIRY = 0x11,        /* u32,     CONNECT, CONNACK, DISCONNECT */
+    MQ_PROP_ASSIGNED_CLIENT_ID = 0x12,    /* utf8,    CONNACK */
+    MQ_PROP_SERVER_KEEP_ALIVE = 0x13,     /* u16,     CONNACK */
+    MQ_PROP_AUTH_METHOD = 0x15,           /* utf8,    CONNECT, CONNACK, AUTH */
+    MQ_PROP_AUTH_DATA = 0x16,             /* binary,  CONNECT, CONNACK, AUTH */
+    MQ_PROP_REQUEST_PROBLEM_INFO = 0x17,  /* byte,    CONNECT */
+    MQ_PROP_WILL_DELAY = 0x18,            /* u32,     will */
+    MQ_PROP_REQUEST_RESPONSE_INFO = 0x19, /* byte,    CONNECT */
+    MQ_PROP_RESPONSE_INFO = 0x1A,         /* utf8,    CONNACK */
+    MQ_PROP_SERVER_REFERENCE = 0x1C,      /* utf8,    CONNACK, DISCONNECT */
+    MQ_PROP_REASON_STRING = 0x1F,         /* utf8,    CONNACK, acks, SUBACK, UNSUBACK, DISCONNECT, AUTH */
+    MQ_PROP_RECEIVE_MAXIMUM = 0x21,       /* u16,     CONNECT, CONNACK */
+    MQ_PROP_TOPIC_ALIAS_MAXIMUM = 0x22,   /* u16,     CONNECT, CONNACK */
+    MQ_PROP_TOPIC_ALIAS = 0x23,           /* u16,     PUBLISH */
+    MQ_PROP_MAXIMUM_QOS = 0x24,           /* byte,    CONNACK */
+    MQ_PROP_RETAIN_AVAILABLE = 0x25,      /* byte,    CONNACK */
+    MQ_PROP_USER_PROPERTY = 0x26,         /* pair,    everywhere (repeatable) */
+    MQ_PROP_MAXIMUM_PACKET_SIZE = 0x27,   /* u32,     CONNECT, CONNACK */
+    MQ_PROP_WILDCARD_SUB_AVAILABLE = 0x28,/* byte,    CONNACK */
+    MQ_PROP_SUB_ID_AVAILABLE = 0x29,      /* byte,    CONNACK */
+    MQ_PROP_SHARED_SUB_AVAILABLE = 0x2A   /* byte,    CONNACK */
+};
+
+/* Context of a property block: a packet type (MQ_PKT_*), or the will
+ * properties of CONNECT. */
+#define MQ_PROPS_WILL 0
+
+/*
+ * A parsed, validated property block. Strings point into the input buffer.
+ * `has` has bit (1 << id) set for every property present.
+ */
+typedef struct mq_props {
+    uint64_t has;
+    mq_str_t raw;                   /* the whole block (without its length) */
+    uint8_t payload_format;
+    uint32_t message_expiry;
+    mq_str_t content_type;
+    mq_str_t response_topic;
+    mq_str_t correlation_data;
+    uint32_t subscription_id;       /* the first one */
+    uint32_t n_subscription_ids;
+    uint32_t session_expiry;
+    mq_str_t assigned_client_id;
+    uint16_t server_keep_alive;
+    mq_str_t auth_method;
+    mq_str_t auth_data;
+    uint8_t request_problem_info;
+    uint32_t will_delay;
+    uint8_t request_response_info;
+    mq_str_t response_info;
+    mq_str_t server_reference;
+    mq_str_t reason_string;
+    uint16_t receive_maximum;
+    uint16_t topic_alias_maximum;
+    uint16_t topic_alias;
+    uint8_t maximum_qos;
+    uint8_t retain_available;
+    uint32_t n_user_props;
+    uint32_t maximum_packet_size;
+    uint8_t wildcard_sub_available;
+    uint8_t sub_id_available;
+    uint8_t shared_sub_available;
+} mq_props_t;
+
+static inline bool mq_props_has(const mq_props_t *p, uint8_t id)
+{
+    return (p->has >> id) & 1u;
+}
+
+/*
+ * Parses raw (a property block without its length prefix) for context ctx.
+ * Validates (MQTT 5 section 2.2.2): every identifier known and allowed in
+ * ctx, no single-valued property twice, well-formed varints / lengths,
+ * UTF-8 strings and pairs (MQTT-1.5.4-x), and the value rules (payload
+ * format, request problem / response information, maximum QoS and the
+ * *_available bytes 0 or 1; receive maximum, maximum packet size, topic
+ * alias and subscription identifier not 0; subscription id <= 268435455).
+ * Returns MQ_OK, MQ_EMALFORMED (bad encoding, unknown identifier, cut
+ * value), MQ_EUTF8, or MQ_EPROTO (property not allowed here, duplicate,
+ * value out of range) — MQTT 5 reason codes 0x81 and 0x82 respectively.
+ */
+int mq_props_parse(const uint8_t *raw, uint32_t len, int ctx, mq_props_t *out);
+
+typedef struct mq_props_iter {
+    const uint8_t *p;
+    const uint8_t *end;
+} mq_props_iter_t;
+
+void mq_props_begin(const mq_props_t *props, mq_props_iter_t *it);
+/* Walks a block that mq_props_parse accepted, in order. For numeric
+ * properties *num is set; strings/binary set *a; a user property sets *a
+ * (name) and *b (value). Returns false at the end. */
+bool mq_props_next(mq_props_iter_t *it, uint8_t *id, uint32_t *num, mq_str_t *a, mq_str_t *b);
+
+/* Appends properties to buf[0..cap); len counts what was (or would have
+ * been) written: if len > cap the caller's buffer was too small. */
+typedef struct mq_props_writer {
+    uint8_t *buf;
+    size_t cap;
+    size_t len;
+} mq_props_writer_t;
+
+void mq_props_put_byte(mq_props_writer_t *w, uint8_t id, uint8_t v);
+void mq_props_put_u16(mq_props_writer_t *w, uint8_t id, uint16_t v);
+void mq_props_put_u32(mq_props_writer_t *w, uint8_t id, uint32_t v);
+void mq_props_put_varint(mq_props_writer_t *w, uint8_t id, uint32_t v);
+/* UTF-8 string or binary data (same wire form). */
+void mq_props_put_str(mq_props_writer_t *w, uint8_t id, const void *s, size_t len);
+void mq_props_put_pair(mq_props_writer_t *w, const void *k, size_t klen, const void *v,
+                       size_t vlen);
+/* Bytes that already are encoded properties (e.g. forwarded ones). */
+void mq_props_put_raw(mq_props_writer_t *w, const void *bytes, size_t len);
 
 typedef struct mq_connect {
     mq_str_t protocol_name;
@@ -142,6 +311,11 @@ typedef struct mq_disconnect {
 
 typedef struct mq_packet {
     mq_fixed_header_t fh;
+    /* MQTT 5 only: the packet's properties, parsed and validated by
+     * mq_codec_decode (and the will properties of a CONNECT). All zero for
+     * 3.x. The raw `props` fields below hold the same bytes. */
+    mq_props_t props;
+    mq_props_t will_props;
     union {
         mq_connect_t connect;
         mq_connack_t connack;
@@ -237,6 +411,21 @@ int mq_codec_encode_suback(uint8_t *out, size_t cap, uint8_t protocol_level,
                            uint16_t packet_id, const uint8_t *codes, size_t count);
 /* PINGREQ, PINGRESP, DISCONNECT (3.x): two bytes. */
 int mq_codec_encode_empty(uint8_t *out, size_t cap, uint8_t type);
+
+/* ---- MQTT 5 encoders (props: an encoded property block, may be empty) -- */
+int mq_codec_encode_connack5(uint8_t *out, size_t cap, bool session_present, uint8_t reason,
+                             const uint8_t *props, size_t props_len);
+/* PUBACK PUBREC PUBREL PUBCOMP: the 2-byte short form when reason is 0 and
+ * there are no properties (MQTT 5 3.4.2.1). */
+int mq_codec_encode_ack5(uint8_t *out, size_t cap, uint8_t type, uint16_t packet_id,
+                         uint8_t reason, const uint8_t *props, size_t props_len);
+/* SUBACK or UNSUBACK with one reason code per filter. */
+int mq_codec_encode_reasons5(uint8_t *out, size_t cap, uint8_t type, uint16_t packet_id,
+                             const uint8_t *props, size_t props_len, const uint8_t *codes,
+                             size_t count);
+/* DISCONNECT or AUTH: the 0-length form when reason is 0 and no properties. */
+int mq_codec_encode_disconnect5(uint8_t *out, size_t cap, uint8_t type, uint8_t reason,
+                                const uint8_t *props, size_t props_len);
 
 #ifdef __cplusplus
 }
