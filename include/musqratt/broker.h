@@ -50,6 +50,18 @@ typedef struct mq_conn mq_conn_t;
  */
 typedef int (*mq_auth_fn)(void *ctx, const mq_connect_t *connect);
 
+/*
+ * MQTT 5 enhanced authentication hook (section 4.12), one step: called for a
+ * CONNECT that carries an Authentication Method, with that method and the
+ * Authentication Data (ptr NULL when absent). It may write response data
+ * into out (capacity *out_len; set *out_len to the bytes written) that goes
+ * back in the CONNACK. Returns MQ_RC_SUCCESS, MQ_RC_BAD_AUTH_METHOD for a
+ * method it does not know, or another MQTT 5 reason code >= 0x80.
+ * With no hook, every method gets 0x8C Bad authentication method.
+ */
+typedef int (*mq_enhanced_auth_fn)(void *ctx, mq_str_t method, mq_str_t data, uint8_t *out,
+                                   size_t *out_len);
+
 typedef struct mq_broker_config {
     uint32_t max_connections;       /* 0 = unlimited */
     uint32_t max_packet_size;       /* bytes, whole packet; 0 = 268435460 */
@@ -70,8 +82,14 @@ typedef struct mq_broker_config {
     uint32_t connect_timeout;       /* seconds from accept to CONNECT; 0 = no limit (default 10) */
     uint32_t close_timeout;         /* seconds a closing connection may take to drain its
                                        output before it is dropped (default 5) */
+    uint16_t max_topic_alias;       /* MQTT 5 Topic Alias Maximum accepted from clients
+                                       (Mosquitto's max_topic_alias; default 10) */
+    const char *response_information; /* MQTT 5 Response Information sent when a client
+                                         requests it; NULL = none (borrowed) */
     mq_auth_fn auth;                /* NULL: allow_anonymous decides */
     void *auth_ctx;
+    mq_enhanced_auth_fn enhanced_auth; /* NULL: no authentication method */
+    void *enhanced_auth_ctx;
 } mq_broker_config_t;
 
 /* Fills *cfg with the defaults (Mosquitto's, where it has one). */

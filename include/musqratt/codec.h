@@ -1,5 +1,5 @@
 /*
- * musqratt — MQTT packet codec (MQTT 3.1, 3.1.1; MQTT 5 structure reserved).
+ * musqratt — MQTT packet codec (MQTT 3.1, 3.1.1 and 5.0, with MQTT 5 properties).
  *
  * Owns: nothing. The codec never allocates and never makes a system call.
  * Decoding is zero-copy: every mq_str_t / mq_bin_t in a decoded packet points
@@ -205,11 +205,17 @@ static inline bool mq_props_has(const mq_props_t *p, uint8_t id)
  * ctx, no single-valued property twice, well-formed varints / lengths,
  * UTF-8 strings and pairs (MQTT-1.5.4-x), and the value rules (payload
  * format, request problem / response information, maximum QoS and the
- * *_available bytes 0 or 1; receive maximum, maximum packet size, topic
- * alias and subscription identifier not 0; subscription id <= 268435455).
+ * *_available bytes 0 or 1; receive maximum, maximum packet size and
+ * subscription identifier not 0; subscription id <= 268435455). A Topic
+ * Alias of 0 is accepted here: the broker answers it with 0x94.
  * Returns MQ_OK, MQ_EMALFORMED (bad encoding, unknown identifier, cut
  * value), MQ_EUTF8, or MQ_EPROTO (property not allowed here, duplicate,
- * value out of range) — MQTT 5 reason codes 0x81 and 0x82 respectively.
+ * value out of range, a Response Topic that is not a valid topic name
+ * (MQTT-3.3.2-14)) — MQTT 5 reason codes 0x81 and 0x82 respectively; or
+ * MQ_EINVAL for a ctx outside 0..15 or raw == NULL with len > 0.
+ * The verdict does not depend on the order of the properties: a structural
+ * error outranks bad UTF-8, which outranks a protocol error.
+ * On failure *out is all zero except out->raw.
  */
 int mq_props_parse(const uint8_t *raw, uint32_t len, int ctx, mq_props_t *out);
 
@@ -221,11 +227,17 @@ typedef struct mq_props_iter {
 void mq_props_begin(const mq_props_t *props, mq_props_iter_t *it);
 /* Walks a block that mq_props_parse accepted, in order. For numeric
  * properties *num is set; strings/binary set *a; a user property sets *a
- * (name) and *b (value). Returns false at the end. */
+ * (name) and *b (value); the others are set to 0 / {NULL, 0}. Any of
+ * id/num/a/b may be NULL. Returns false at the end (or at the first
+ * property it cannot read, so it stays in bounds on any bytes). */
 bool mq_props_next(mq_props_iter_t *it, uint8_t *id, uint32_t *num, mq_str_t *a, mq_str_t *b);
 
 /* Appends properties to buf[0..cap); len counts what was (or would have
- * been) written: if len > cap the caller's buffer was too small. */
+ * been) written: if len > cap the caller's buffer was too small. Never
+ * writes past cap: a property (or string) that does not fit whole is not
+ * written at all. A value the wire cannot carry (varint > 268435455, string
+ * longer than 65535, NULL with a length) sets len to SIZE_MAX for good, so
+ * the block never "fits". Start with {buf, cap, 0}; {NULL, 0, 0} sizes. */
 typedef struct mq_props_writer {
     uint8_t *buf;
     size_t cap;
@@ -348,7 +360,17 @@ int mq_codec_fixed_header(const uint8_t *buf, size_t len, uint32_t max_packet,
  * (MQTT-1.5.3-1/2), topic names without wildcards (MQTT-3.3.2-2), valid
  * topic filters (MQTT-4.7.1-x), non-empty SUBSCRIBE/UNSUBSCRIBE lists
  * (MQTT-3.8.3-3, MQTT-3.10.3-2), the CONNECT flag rules (MQTT-3.1.2-3,
- * -11, -13, -14, -15, -22), exact lengths of the fixed-size packets.
+ * -11, -13, -14, -15, -22), exact lengths of the fixed-size packets,
+ * shared subscription filters "$share/{ShareName}/{filter}" in SUBSCRIBE
+ * and UNSUBSCRIBE at every level (MQTT-4.8.2-1/2, MQ_ETOPIC).
+ * MQTT 3.1 (level 3) leniency: PUBREL, SUBSCRIBE and UNSUBSCRIBE may carry
+ * flags 0xA (DUP on a re-send) as well as 0x2.
+ * At level 5 also: every property block (mq_props_parse, into pkt->props
+ * and pkt->will_props), Authentication Data only with an Authentication
+ * Method in CONNECT (MQ_EPROTO), an empty PUBLISH topic only with a Topic
+ * Alias (MQ_EPROTO), SUBSCRIBE options (reserved bits: MQ_EMALFORMED; QoS 3,
+ * Retain Handling 3, No Local on a shared subscription: MQ_EPROTO), AUTH
+ * with both reason code and property length or neither.
  * Returns MQ_OK, MQ_EMALFORMED, MQ_EPROTO, MQ_EUTF8, MQ_ETOPIC,
  * MQ_EPROTONAME (CONNECT with a wrong protocol name) or MQ_EPROTOVERSION
  * (CONNECT with a right name but an unsupported level: answer CONNACK 0x01).
@@ -376,6 +398,13 @@ bool mq_topic_name_valid(const uint8_t *s, size_t len);
 /* Topic filter: length >= 1, '#' only last and alone in its level,
  * '+' alone in its level (MQTT-4.7.1-2/3). */
 bool mq_topic_filter_valid(const uint8_t *s, size_t len);
+/* Shared subscription filter "$share/{ShareName}/{filter}" (MQTT 5 4.8.2,
+ * MQTT-4.8.2-1/2; offered to 3.1.1 clients too). Returns true for a valid
+ * one, with *group = ShareName and *filter = the filter after it (both
+ * pointing into f). Returns false for an ordinary filter and for an invalid
+ * shared one (mq_codec_decode rejects those with MQ_ETOPIC), with
+ * *group = {NULL, 0} and *filter = the whole of f. group/filter may be NULL. */
+bool mq_topic_shared_split(const uint8_t *f, size_t len, mq_str_t *group, mq_str_t *filter);
 
 /* ---- encoding ---------------------------------------------------------- */
 /*

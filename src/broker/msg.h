@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "mem.h"
+#include "musqratt/platform.h"
 
 typedef struct mq_msg {
     uint32_t refs;
@@ -23,13 +24,21 @@ typedef struct mq_msg {
     bool retain;          /* retain flag as published */
     uint16_t topic_len;
     uint32_t payload_len;
+    uint32_t props_len;   /* MQTT 5 properties forwarded as they came */
     uint32_t size;        /* allocation size, for mq_mem_free */
-    uint8_t data[];       /* [topic_len hi][topic_len lo][topic][payload] */
+    mq_time_t expiry_at;  /* MQTT 5 Message Expiry, absolute; 0 = never */
+    uint32_t will_expiry; /* a will's Message Expiry Interval (seconds), applied
+                             when it is published; 0 = none */
+    uint8_t data[];       /* [topic_len hi][topic_len lo][topic][payload][props] */
 } mq_msg_t;
 
-/* Copies topic and payload. Returns NULL when memory is short. refs = 1. */
+/* Copies topic, payload and the forwarded property block (encoded MQTT 5
+ * properties without their length: payload format, content type, response
+ * topic, correlation data, user properties). Returns NULL when memory is
+ * short. refs = 1. */
 mq_msg_t *mq_msg_new(mq_mem_t *mem, const uint8_t *topic, uint16_t topic_len,
-                     const uint8_t *payload, uint32_t payload_len, uint8_t qos, bool retain);
+                     const uint8_t *payload, uint32_t payload_len, const uint8_t *props,
+                     uint32_t props_len, uint8_t qos, bool retain, mq_time_t expiry_at);
 
 static inline mq_msg_t *mq_msg_ref(mq_msg_t *m)
 {
@@ -43,6 +52,15 @@ static inline const uint8_t *mq_msg_topic(const mq_msg_t *m) { return m->data + 
 static inline const uint8_t *mq_msg_payload(const mq_msg_t *m)
 {
     return m->data + 2 + m->topic_len;
+}
+static inline const uint8_t *mq_msg_props(const mq_msg_t *m)
+{
+    return m->data + 2 + m->topic_len + m->payload_len;
+}
+/* True when the message's expiry interval has passed at `now`. */
+static inline bool mq_msg_expired(const mq_msg_t *m, mq_time_t now)
+{
+    return m->expiry_at && now >= m->expiry_at;
 }
 
 #endif

@@ -9,7 +9,7 @@
 void mq_outq_pools_init(mq_outq_pools_t *p, mq_mem_t *mem)
 {
     p->mem = mem;
-    mq_pool_init(&p->pub, mem, sizeof(mq_out_t), 0);
+    mq_pool_init(&p->pub, mem, sizeof(mq_out_t) + MQ_OUTQ_VAR_CAP, 0);
     mq_pool_init(&p->small, mem, sizeof(mq_out_t) + MQ_OUTQ_INLINE_CAP, 0);
 }
 
@@ -23,7 +23,10 @@ static void chunk_free(mq_outq_pools_t *p, mq_out_t *o)
 {
     if (o->msg) {
         mq_msg_unref(p->mem, o->msg);
-        mq_pool_put(&p->pub, o);
+        if (o->cap == MQ_OUTQ_VAR_CAP)
+            mq_pool_put(&p->pub, o);
+        else
+            mq_mem_free(p->mem, o, sizeof(mq_out_t) + o->cap);
     } else if (o->cap == MQ_OUTQ_INLINE_CAP) {
         mq_pool_put(&p->small, o);
     } else {
@@ -75,18 +78,90 @@ int mq_outq_bytes(mq_outq_t *q, mq_outq_pools_t *p, const void *bytes, size_t n)
     return MQ_OK;
 }
 
-int mq_outq_publish(mq_outq_t *q, mq_outq_pools_t *p, mq_msg_t *msg, uint8_t qos, bool retain,
-                    bool dup, uint16_t pid)
+/* Bytes of the per-delivery property block (without the message's own). */
+static uint32_t own_props_len(const mq_pubform_t *f)
 {
-    mq_out_t *o = mq_pool_get(&p->pub);
-    if (!o)
-        return MQ_ENOMEM;
-    uint32_t remaining = 2u + msg->topic_len + msg->payload_len + (qos ? 2u : 0u);
-    o->hdr[0] = (uint8_t)((MQ_PKT_PUBLISH << 4) | (dup ? 0x08 : 0) | (qos << 1) | (retain ? 1 : 0));
+    uint32_t n = 0;
+    if (f->has_expiry)
+        n += 5;
+    if (f->alias)
+        n += 3;
+    for (uint32_t i = 0; i < f->n_sub_ids; i++)
+        n += 1u + (uint32_t)mq_codec_varint_size(f->sub_ids[i]);
+    return n;
+}
+
+static uint32_t var_len_of(const mq_msg_t *msg, const mq_pubform_t *f, uint32_t *props_len)
+{
+    uint32_t v = f->qos ? 2u : 0u;
+    *props_len = 0;
+    if (f->v5) {
+        *props_len = own_props_len(f) + msg->props_len;
+        v += (uint32_t)mq_codec_varint_size(*props_len) + own_props_len(f);
+    }
+    return v;
+}
+
+static uint32_t remaining_of(const mq_msg_t *msg, const mq_pubform_t *f, uint32_t var_len)
+{
+    return 2u + (f->omit_topic ? 0u : msg->topic_len) + var_len +
+           (f->v5 ? msg->props_len : 0u) + msg->payload_len;
+}
+
+size_t mq_outq_publish_size(const mq_msg_t *msg, const mq_pubform_t *f)
+{
+    uint32_t props_len;
+    uint32_t rem = remaining_of(msg, f, var_len_of(msg, f, &props_len));
+    return 1u + (size_t)mq_codec_varint_size(rem) + rem;
+}
+
+int mq_outq_publish(mq_outq_t *q, mq_outq_pools_t *p, mq_msg_t *msg, const mq_pubform_t *f)
+{
+    uint32_t props_len;
+    uint32_t var_len = var_len_of(msg, f, &props_len);
+    mq_out_t *o;
+    if (var_len <= MQ_OUTQ_VAR_CAP) {
+        o = mq_pool_get(&p->pub);
+        if (!o)
+            return MQ_ENOMEM;
+        o->cap = MQ_OUTQ_VAR_CAP;
+    } else {
+        o = mq_mem_calloc(p->mem, sizeof(mq_out_t) + var_len);
+        if (!o)
+            return MQ_ENOMEM;
+        o->cap = var_len;
+    }
+    uint32_t remaining = remaining_of(msg, f, var_len);
+    o->hdr[0] = (uint8_t)((MQ_PKT_PUBLISH << 4) | (f->dup ? 0x08 : 0) | (f->qos << 1) |
+                          (f->retain ? 1 : 0));
     o->hdr_len = (uint8_t)(1 + mq_codec_varint_write(o->hdr + 1, remaining));
-    o->has_pid = qos ? 1 : 0;
-    o->pid[0] = (uint8_t)(pid >> 8);
-    o->pid[1] = (uint8_t)(pid & 0xff);
+    o->omit_topic = f->omit_topic;
+    o->with_props = f->v5 && msg->props_len;
+    uint8_t *v = o->data;
+    if (f->qos) {
+        *v++ = (uint8_t)(f->pid >> 8);
+        *v++ = (uint8_t)(f->pid & 0xff);
+    }
+    if (f->v5) {
+        v += mq_codec_varint_write(v, props_len);
+        if (f->has_expiry) {
+            *v++ = MQ_PROP_MESSAGE_EXPIRY;
+            *v++ = (uint8_t)(f->expiry >> 24);
+            *v++ = (uint8_t)(f->expiry >> 16);
+            *v++ = (uint8_t)(f->expiry >> 8);
+            *v++ = (uint8_t)f->expiry;
+        }
+        if (f->alias) {
+            *v++ = MQ_PROP_TOPIC_ALIAS;
+            *v++ = (uint8_t)(f->alias >> 8);
+            *v++ = (uint8_t)f->alias;
+        }
+        for (uint32_t i = 0; i < f->n_sub_ids; i++) {
+            *v++ = MQ_PROP_SUBSCRIPTION_ID;
+            v += mq_codec_varint_write(v, f->sub_ids[i]);
+        }
+    }
+    o->var_len = (uint32_t)(v - o->data);
     o->len = o->hdr_len + remaining;
     o->msg = mq_msg_ref(msg);
     link_tail(q, o);
@@ -121,20 +196,26 @@ size_t mq_outq_iov(const mq_outq_t *q, mq_iov_t *iov, size_t max)
             n = add_seg(iov, n, max, o->data, o->len, &skip);
             continue;
         }
-        /* A PUBLISH needs up to 4 segments; do not split it across calls
+        /* A PUBLISH needs up to 5 segments; do not split it across calls
          * unless it is the first chunk (which must make progress). */
-        if (n && max - n < 4)
+        if (n && max - n < 5)
             break;
+        static const uint8_t empty_topic[2] = {0, 0};
         const mq_msg_t *m = o->msg;
         n = add_seg(iov, n, max, o->hdr, o->hdr_len, &skip);
-        if (o->has_pid) {
-            n = add_seg(iov, n, max, m->data, 2u + m->topic_len, &skip);
-            n = add_seg(iov, n, max, o->pid, 2, &skip);
-            n = add_seg(iov, n, max, m->data + 2 + m->topic_len, m->payload_len, &skip);
-        } else {
-            /* QoS 0: topic and payload are contiguous in the message. */
+        if (!o->var_len && !o->with_props && !o->omit_topic) {
+            /* QoS 0 in 3.x: topic and payload are contiguous in the message. */
             n = add_seg(iov, n, max, m->data, 2u + m->topic_len + m->payload_len, &skip);
+            continue;
         }
+        if (o->omit_topic)
+            n = add_seg(iov, n, max, empty_topic, 2, &skip);
+        else
+            n = add_seg(iov, n, max, m->data, 2u + m->topic_len, &skip);
+        n = add_seg(iov, n, max, o->data, o->var_len, &skip);
+        if (o->with_props)
+            n = add_seg(iov, n, max, mq_msg_props(m), m->props_len, &skip);
+        n = add_seg(iov, n, max, mq_msg_payload(m), m->payload_len, &skip);
     }
     return n;
 }

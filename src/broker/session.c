@@ -81,10 +81,13 @@ mq_session_t *mq_session_create(mq_session_store_t *st, const char *id, size_t l
         mq_pool_put(&st->pool, s);
         return NULL;
     }
+    s->kind = MQ_SUBSCRIBER_SESSION;
     s->id_len = (uint16_t)len;
     s->hash = hash_id(id, len);
+    s->expiry_interval = 0;
     s->next_pid = 1;
     mq_timer_init(&s->expiry, 0);
+    mq_timer_init(&s->will_timer, 0);
     if (st->count >= st->nbuckets)
         grow(st);
     mq_session_t **head = &st->buckets[s->hash & (st->nbuckets - 1)];
@@ -107,11 +110,10 @@ void mq_session_free(mq_session_store_t *st, mq_session_t *s)
         mq_session_sub_remove(st, s, s->subs);
     while (s->inf_head)
         mq_session_inflight_remove(st, s, s->inf_head);
-    mq_msg_t *m;
-    uint8_t qos;
-    bool retain;
-    while (mq_session_queue_pop(st, s, &m, &qos, &retain))
-        mq_msg_unref(st->mem, m);
+    mq_queued_t q;
+    while (mq_session_queue_pop(st, s, &q))
+        mq_msg_unref(st->mem, q.msg);
+    mq_msg_unref(st->mem, s->will);
     mq_mem_free(st->mem, s->in_pids, s->in_cap * sizeof(uint16_t));
     mq_mem_free(st->mem, s->in_bitmap, IN_BITMAP_BYTES);
     mq_mem_free(st->mem, s->client_id, (size_t)s->id_len + 1);
@@ -129,12 +131,13 @@ mq_subrec_t *mq_session_sub_find(mq_session_t *s, const uint8_t *filter, size_t 
     return NULL;
 }
 
-int mq_session_sub_add(mq_session_store_t *st, mq_session_t *s, const uint8_t *filter,
-                       size_t len, uint8_t qos)
+mq_subrec_t *mq_session_sub_add(mq_session_store_t *st, mq_session_t *s, const uint8_t *filter,
+                                size_t len, uint8_t qos)
 {
     mq_subrec_t *r = mq_mem_alloc(st->mem, sizeof(*r) + len + 1);
     if (!r)
-        return MQ_ENOMEM;
+        return NULL;
+    r->share = NULL;
     r->len = (uint16_t)len;
     r->qos = qos;
     memcpy(r->filter, filter, len);
@@ -145,7 +148,7 @@ int mq_session_sub_add(mq_session_store_t *st, mq_session_t *s, const uint8_t *f
         s->subs->prev = r;
     s->subs = r;
     s->nsubs++;
-    return MQ_OK;
+    return r;
 }
 
 void mq_session_sub_remove(mq_session_store_t *st, mq_session_t *s, mq_subrec_t *r)
@@ -185,7 +188,8 @@ uint16_t mq_session_next_pid(mq_session_t *s)
 }
 
 mq_inflight_t *mq_session_inflight_add(mq_session_store_t *st, mq_session_t *s, mq_msg_t *msg,
-                                       uint16_t pid, uint8_t qos, bool retain)
+                                       uint16_t pid, uint8_t qos, bool retain,
+                                       const mq_ids_t *ids)
 {
     mq_inflight_t *f = mq_mem_alloc(st->mem, sizeof(*f));
     if (!f)
@@ -195,6 +199,7 @@ mq_inflight_t *mq_session_inflight_add(mq_session_store_t *st, mq_session_t *s, 
     f->qos = qos;
     f->state = qos == 1 ? MQ_WAIT_PUBACK : MQ_WAIT_PUBREC;
     f->retain = retain;
+    f->ids = *ids;
     f->next = NULL;
     f->prev = s->inf_tail;
     if (s->inf_tail)
@@ -224,7 +229,7 @@ void mq_session_inflight_remove(mq_session_store_t *st, mq_session_t *s, mq_infl
 /* ---- queue --------------------------------------------------------------- */
 
 int mq_session_queue_push(mq_session_store_t *st, mq_session_t *s, mq_msg_t *msg, uint8_t qos,
-                          bool retain)
+                          bool retain, const mq_ids_t *ids)
 {
     mq_queued_t *q = mq_mem_alloc(st->mem, sizeof(*q));
     if (!q)
@@ -233,6 +238,7 @@ int mq_session_queue_push(mq_session_store_t *st, mq_session_t *s, mq_msg_t *msg
     q->msg = mq_msg_ref(msg);
     q->qos = qos;
     q->retain = retain;
+    q->ids = *ids;
     if (s->q_tail)
         s->q_tail->next = q;
     else
@@ -243,8 +249,7 @@ int mq_session_queue_push(mq_session_store_t *st, mq_session_t *s, mq_msg_t *msg
     return MQ_OK;
 }
 
-bool mq_session_queue_pop(mq_session_store_t *st, mq_session_t *s, mq_msg_t **msg, uint8_t *qos,
-                          bool *retain)
+bool mq_session_queue_pop(mq_session_store_t *st, mq_session_t *s, mq_queued_t *out)
 {
     mq_queued_t *q = s->q_head;
     if (!q)
@@ -254,9 +259,8 @@ bool mq_session_queue_pop(mq_session_store_t *st, mq_session_t *s, mq_msg_t **ms
         s->q_tail = NULL;
     s->nqueued--;
     s->queued_bytes -= q->msg->payload_len;
-    *msg = q->msg;
-    *qos = q->qos;
-    *retain = q->retain;
+    *out = *q;
+    out->next = NULL;
     mq_mem_free(st->mem, q, sizeof(*q));
     return true;
 }
@@ -286,7 +290,8 @@ int mq_session_in_add(mq_session_store_t *st, mq_session_t *s, uint16_t pid)
                 return MQ_ENOMEM;
             if (s->nin)
                 memcpy(v, s->in_pids, s->nin * sizeof(uint16_t));
-            mq_mem_free(st->mem, s->in_pids, s->in_cap * sizeof(uint16_t));
+            mq_msg_unref(st->mem, s->will);
+    mq_mem_free(st->mem, s->in_pids, s->in_cap * sizeof(uint16_t));
             s->in_pids = v;
             s->in_cap = cap;
         } else {

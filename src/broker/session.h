@@ -30,6 +30,14 @@ enum mq_inflight_state {
     MQ_WAIT_PUBCOMP = 3  /* PUBREL sent */
 };
 
+/* Subscription identifiers kept with a queued or inflight delivery. */
+#define MQ_SESSION_IDS 4
+
+typedef struct mq_ids {
+    uint32_t v[MQ_SESSION_IDS];
+    uint8_t n;
+} mq_ids_t;
+
 typedef struct mq_inflight {
     struct mq_inflight *next;
     struct mq_inflight *prev;
@@ -38,6 +46,7 @@ typedef struct mq_inflight {
     uint8_t qos;
     uint8_t state;       /* enum mq_inflight_state */
     bool retain;
+    mq_ids_t ids;
 } mq_inflight_t;
 
 typedef struct mq_queued {
@@ -45,24 +54,41 @@ typedef struct mq_queued {
     mq_msg_t *msg;
     uint8_t qos;
     bool retain;
+    mq_ids_t ids;
 } mq_queued_t;
+
+/* What the subscription tree's opaque subscriber pointers point at: a
+ * session, or a shared-subscription group (share.h). Both start with kind. */
+enum mq_subscriber_kind { MQ_SUBSCRIBER_SESSION = 1, MQ_SUBSCRIBER_SHARE = 2 };
+
+struct mq_share;
 
 typedef struct mq_subrec {
     struct mq_subrec *next;
     struct mq_subrec *prev;
+    struct mq_share *share; /* the group for "$share/group/filter", else NULL */
     uint16_t len;
     uint8_t qos;
-    char filter[];       /* len bytes + NUL */
+    char filter[];       /* len bytes + NUL: the whole filter as subscribed */
 } mq_subrec_t;
 
+/* Session Expiry Interval meaning "never expires" (MQTT 5 3.1.2.11.2). */
+#define MQ_EXPIRY_NEVER UINT32_MAX
+
 typedef struct mq_session {
+    uint8_t kind;               /* MQ_SUBSCRIBER_SESSION: must be first */
     struct mq_session *hnext;   /* hash chain */
     uint32_t hash;
     uint16_t id_len;
     char *client_id;            /* NUL-terminated, owned */
     struct mq_conn *conn;       /* NULL while offline */
-    bool clean;
-    mq_timer_t expiry;          /* offline expiry (persistent_client_expiration) */
+    bool clean;                 /* 3.x clean session: ends with its connection */
+    uint8_t proto;              /* protocol level of the last connection */
+    uint32_t expiry_interval;   /* seconds kept after disconnect (MQ_EXPIRY_NEVER) */
+    mq_timer_t expiry;          /* offline expiry */
+    /* MQTT 5 Will Delay: the will waits here after the connection is gone. */
+    mq_msg_t *will;
+    mq_timer_t will_timer;
 
     mq_subrec_t *subs;
     uint32_t nsubs;
@@ -84,6 +110,8 @@ typedef struct mq_session {
     /* Routing scratch: the broker merges overlapping subscriptions per PUBLISH. */
     uint64_t match_gen;
     uint8_t match_qos;
+    bool match_rap;             /* some matching subscription has Retain As Published */
+    int32_t match_ids;          /* head of this session's subscription ids in the scratch list */
 } mq_session_t;
 
 typedef struct mq_session_store {
@@ -108,24 +136,24 @@ void mq_session_free(mq_session_store_t *st, mq_session_t *s);
 
 /* Subscriptions list (for cleanup and counting). */
 mq_subrec_t *mq_session_sub_find(mq_session_t *s, const uint8_t *filter, size_t len);
-int mq_session_sub_add(mq_session_store_t *st, mq_session_t *s, const uint8_t *filter,
-                       size_t len, uint8_t qos);
+mq_subrec_t *mq_session_sub_add(mq_session_store_t *st, mq_session_t *s, const uint8_t *filter,
+                                size_t len, uint8_t qos);
 void mq_session_sub_remove(mq_session_store_t *st, mq_session_t *s, mq_subrec_t *r);
 
 /* Outgoing inflight messages. */
 /* A packet id not used by any inflight message (never 0). */
 uint16_t mq_session_next_pid(mq_session_t *s);
 mq_inflight_t *mq_session_inflight_add(mq_session_store_t *st, mq_session_t *s, mq_msg_t *msg,
-                                       uint16_t pid, uint8_t qos, bool retain);
+                                       uint16_t pid, uint8_t qos, bool retain,
+                                       const mq_ids_t *ids);
 mq_inflight_t *mq_session_inflight_find(mq_session_t *s, uint16_t pid);
 void mq_session_inflight_remove(mq_session_store_t *st, mq_session_t *s, mq_inflight_t *f);
 
 /* Offline / overflow queue. Takes a new reference to msg. */
 int mq_session_queue_push(mq_session_store_t *st, mq_session_t *s, mq_msg_t *msg, uint8_t qos,
-                          bool retain);
-/* Pops the head; the caller receives the queue's reference (*msg). */
-bool mq_session_queue_pop(mq_session_store_t *st, mq_session_t *s, mq_msg_t **msg, uint8_t *qos,
-                          bool *retain);
+                          bool retain, const mq_ids_t *ids);
+/* Pops the head into *out; the caller receives the queue's message reference. */
+bool mq_session_queue_pop(mq_session_store_t *st, mq_session_t *s, mq_queued_t *out);
 
 /* Incoming QoS 2 ids. has: true if present. add: MQ_OK/MQ_ENOMEM. */
 bool mq_session_in_has(const mq_session_t *s, uint16_t pid);

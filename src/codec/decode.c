@@ -7,8 +7,9 @@
  * forming an out-of-range pointer), so any byte string is safe to decode.
  *
  * Validates what the standard requires of a sender (the MUSTs on packet
- * format); session-level rules (client id length, topic aliases, receive
- * maximum, each MQTT 5 property) are left to the broker.
+ * format), including every MQTT 5 property block (props.c); session-level
+ * rules (client id length, topic alias ranges, receive maximum, which side
+ * may send which property) are left to the broker.
  *
  * Hot path: mq_codec_fixed_header and decode_publish / decode_ack, which run
  * for every application message; they are straight-line code with one scan of
@@ -72,8 +73,9 @@ static inline int cur_pid(cur_t *c, uint16_t *pid)
 
 /*
  * MQTT 5 property block: a variable byte integer length, then that many raw
- * bytes. Only the framing is checked here; the properties themselves are
- * the broker's business.
+ * bytes. Only the framing is checked here; mq_codec_decode validates the
+ * properties with mq_props_parse once the whole packet is known to be
+ * well-formed, so a structural error always wins over a property error.
  */
 static int cur_props(cur_t *c, mq_str_t *props)
 {
@@ -113,7 +115,8 @@ int mq_codec_fixed_header(const uint8_t *buf, size_t len, uint32_t max_packet,
 
 /* ---- CONNECT ------------------------------------------------------------ */
 
-static int decode_connect(cur_t *c, mq_connect_t *p)
+static int decode_connect(cur_t *c, mq_connect_t *p, mq_props_t *props,
+                          mq_props_t *will_props)
 {
     int rc;
     memset(p, 0, sizeof(*p));
@@ -190,6 +193,16 @@ static int decode_connect(cur_t *c, mq_connect_t *p)
         return rc;
     if (cur_left(c) != 0)
         return MQ_EMALFORMED; /* nothing may follow the last field */
+    if (level != MQ_PROTO_V5)
+        return MQ_OK;
+    if ((rc = mq_props_parse(p->props.ptr, p->props.len, MQ_PKT_CONNECT, props)) != MQ_OK)
+        return rc;
+    /* MQTT 5 3.1.2.11.10: Authentication Data needs an Authentication Method. */
+    if (mq_props_has(props, MQ_PROP_AUTH_DATA) && !mq_props_has(props, MQ_PROP_AUTH_METHOD))
+        return MQ_EPROTO;
+    if (p->will)
+        return mq_props_parse(p->will_props.ptr, p->will_props.len, MQ_PROPS_WILL,
+                              will_props);
     return MQ_OK;
 }
 
@@ -224,7 +237,7 @@ static int decode_connack(cur_t *c, bool v5, mq_connack_t *p)
 /* ---- PUBLISH (hot) ------------------------------------------------------ */
 
 static inline int decode_publish(const mq_fixed_header_t *fh, const uint8_t *b, bool v5,
-                                 mq_publish_t *p)
+                                 mq_publish_t *p, mq_props_t *props)
 {
     const uint8_t f = fh->flags;
     const uint32_t rem = fh->remaining;
@@ -264,18 +277,19 @@ static inline int decode_publish(const mq_fixed_header_t *fh, const uint8_t *b, 
         if (rc != MQ_OK)
             return rc;
         pos = c.pos;
-    }
-
-    /* MQTT 5 allows an empty topic when a Topic Alias stands in for it; the
-     * broker checks that the alias property is there. */
-    if (!(v5 && tlen == 0)) {
-        int rc = mq__topic_name_check(b + 2, tlen);
+        rc = mq_props_parse(p->props.ptr, p->props.len, MQ_PKT_PUBLISH, props);
         if (rc != MQ_OK)
             return rc;
     }
     p->payload.ptr = b + pos; /* rem >= 2 here, so b is a real buffer */
     p->payload.len = rem - pos;
-    return MQ_OK;
+
+    /* MQTT 5 3.3.2.1: an empty topic name stands for the one a Topic Alias
+     * refers to; without the alias it is a protocol error. The alias range
+     * is the broker's check. */
+    if (v5 && tlen == 0)
+        return mq_props_has(props, MQ_PROP_TOPIC_ALIAS) ? MQ_OK : MQ_EPROTO;
+    return mq__topic_name_check(b + 2, tlen);
 }
 
 /* ---- PUBACK PUBREC PUBREL PUBCOMP, UNSUBACK (3.x) ------------------------ */
@@ -326,16 +340,27 @@ static int decode_sub(cur_t *c, bool v5, bool with_options, mq_sublist_t *p)
         /* MQTT-4.7.1-2/3, MQTT-4.7.3-1, MQTT-1.5.3-1/2 */
         if ((rc = mq__topic_filter_check(f.ptr, f.len)) != MQ_OK)
             return rc;
+        /* MQTT-4.8.2-1/2: "$share/{ShareName}/{filter}". Checked for 3.1.1
+         * clients as well, since the broker offers them shared subscriptions. */
+        const int shared = mq__topic_shared_check(f.ptr, f.len);
+        if (shared < 0)
+            return shared;
         if (with_options) {
             uint8_t o;
             if ((rc = cur_u8(c, &o)) != MQ_OK)
                 return rc;
-            if ((o & 0x03) == 3)
-                return MQ_EMALFORMED; /* MQTT-3.8.3-4 (3.1.1); QoS 3 in v5 */
-            if (!v5 && (o & 0xfc))
-                return MQ_EMALFORMED; /* MQTT-3.8.3-4: upper 6 bits reserved */
-            if (v5 && ((o & 0xc0) || ((o >> 4) & 3) == 3))
-                return MQ_EMALFORMED; /* MQTT 5 3.8.3.1: reserved bits, retain handling 3 */
+            if (!v5) {
+                /* MQTT-3.8.3-4 (3.1.1): upper 6 bits reserved, QoS 0..2. */
+                if ((o & 0xfc) || (o & 0x03) == 3)
+                    return MQ_EMALFORMED;
+            } else {
+                if (o & 0xc0)
+                    return MQ_EMALFORMED; /* MQTT-3.8.3-5: reserved bits */
+                if ((o & 0x03) == 3 || ((o >> 4) & 3) == 3)
+                    return MQ_EPROTO; /* MQTT 5 3.8.3.1: QoS 3, Retain Handling 3 */
+                if (shared && (o & 0x04))
+                    return MQ_EPROTO; /* MQTT-3.8.3-4: No Local on a shared subscription */
+            }
         }
         n++;
     }
@@ -396,7 +421,7 @@ static int decode_reasons(cur_t *c, bool v5, bool unsuback, mq_sublist_t *p)
 
 /* ---- DISCONNECT (5) / AUTH ---------------------------------------------- */
 
-static int decode_disconnect(cur_t *c, bool v5, mq_disconnect_t *p)
+static int decode_disconnect(cur_t *c, bool v5, bool auth, mq_disconnect_t *p)
 {
     p->reason = 0;
     p->props.ptr = NULL;
@@ -405,10 +430,11 @@ static int decode_disconnect(cur_t *c, bool v5, mq_disconnect_t *p)
         return MQ_OK;
     if (!v5)
         return MQ_EMALFORMED; /* 3.x: remaining length is 0 */
-    /* MQTT 5 section 3.14.2.1: reason and properties may be left out. */
+    /* MQTT 5 3.14.2.1 / 3.14.2.2.1: a DISCONNECT may stop after any field.
+     * 3.15.2.1: an AUTH leaves out both or neither. */
     p->reason = c->b[c->pos++];
     if (cur_left(c) == 0)
-        return MQ_OK;
+        return auth ? MQ_EMALFORMED : MQ_OK;
     int rc = cur_props(c, &p->props);
     if (rc != MQ_OK)
         return rc;
@@ -417,32 +443,62 @@ static int decode_disconnect(cur_t *c, bool v5, mq_disconnect_t *p)
 
 /* ---- dispatch ------------------------------------------------------------ */
 
-int mq_codec_decode(const mq_fixed_header_t *fh, const uint8_t *body,
-                    uint8_t protocol_level, mq_packet_t *pkt)
+/* MQTT-2.2.2-1/2: the flags nibble of every packet but PUBLISH is fixed. */
+static inline bool flags_ok(uint8_t type, uint8_t flags, uint8_t protocol_level)
 {
-    const uint8_t type = fh->type;
-    const uint8_t flags = fh->flags & 0x0f;
-    const bool v5 = protocol_level == MQ_PROTO_V5;
-    pkt->fh = *fh;
+    if (type != MQ_PKT_PUBREL && type != MQ_PKT_SUBSCRIBE && type != MQ_PKT_UNSUBSCRIBE)
+        return flags == 0;
+    if (flags == 0x2)
+        return true; /* MQTT-3.6.1-1, MQTT-3.8.1-1, MQTT-3.10.1-1 */
+    /* MQTT 3.1 gave these three packets QoS 1 in the fixed header and had
+     * the sender set DUP when it re-sent one (3.1 sections 2.1 "DUP", 3.6,
+     * 3.8, 3.10; RETAIN "not used"): accept DUP there, and only there. */
+    return protocol_level == MQ_PROTO_V31 && flags == 0xa;
+}
 
-    if (type == MQ_PKT_PUBLISH)
-        return decode_publish(fh, body, v5, &pkt->u.publish);
-
-    /* MQTT-2.2.2-1/2: the flags of every other packet type are fixed. */
-    const uint8_t want = (type == MQ_PKT_PUBREL || type == MQ_PKT_SUBSCRIBE ||
-                          type == MQ_PKT_UNSUBSCRIBE) ? 0x2 : 0x0;
-    if (flags != want)
-        return MQ_EMALFORMED;
-
-    cur_t c = {body, 0, fh->remaining};
+/* Validates the property block of a decoded MQTT 5 packet (not CONNECT and
+ * PUBLISH, which do it themselves because later checks depend on it). */
+static int packet_props(uint8_t type, mq_packet_t *pkt)
+{
+    const mq_str_t *raw;
     switch (type) {
+    case MQ_PKT_CONNACK:
+        raw = &pkt->u.connack.props;
+        break;
+    case MQ_PKT_PUBACK:
+    case MQ_PKT_PUBREC:
+    case MQ_PKT_PUBREL:
+    case MQ_PKT_PUBCOMP:
+        raw = &pkt->u.ack.props;
+        break;
+    case MQ_PKT_SUBSCRIBE:
+    case MQ_PKT_UNSUBSCRIBE:
+    case MQ_PKT_SUBACK:
+    case MQ_PKT_UNSUBACK:
+        raw = &pkt->u.sub.props;
+        break;
+    case MQ_PKT_DISCONNECT:
+    case MQ_PKT_AUTH:
+        raw = &pkt->u.disconnect.props;
+        break;
+    default:
+        return MQ_OK; /* PINGREQ, PINGRESP: no properties */
+    }
+    return mq_props_parse(raw->ptr, raw->len, type, &pkt->props);
+}
+
+static int decode_body(const mq_fixed_header_t *fh, const uint8_t *body, bool v5,
+                       mq_packet_t *pkt)
+{
+    cur_t c = {body, 0, fh->remaining};
+    switch (fh->type) {
     case MQ_PKT_PUBACK:
     case MQ_PKT_PUBREC:
     case MQ_PKT_PUBREL:
     case MQ_PKT_PUBCOMP:
         return decode_ack(&c, v5, &pkt->u.ack);
     case MQ_PKT_CONNECT:
-        return decode_connect(&c, &pkt->u.connect);
+        return decode_connect(&c, &pkt->u.connect, &pkt->props, &pkt->will_props);
     case MQ_PKT_CONNACK:
         return decode_connack(&c, v5, &pkt->u.connack);
     case MQ_PKT_SUBSCRIBE:
@@ -459,14 +515,35 @@ int mq_codec_decode(const mq_fixed_header_t *fh, const uint8_t *body,
     case MQ_PKT_PINGRESP:
         return fh->remaining == 0 ? MQ_OK : MQ_EMALFORMED;
     case MQ_PKT_DISCONNECT:
-        return decode_disconnect(&c, v5, &pkt->u.disconnect);
+        return decode_disconnect(&c, v5, false, &pkt->u.disconnect);
     case MQ_PKT_AUTH:
         if (!v5)
             return MQ_EMALFORMED; /* reserved before MQTT 5 */
-        return decode_disconnect(&c, v5, &pkt->u.disconnect);
+        return decode_disconnect(&c, v5, true, &pkt->u.disconnect);
     default:
         return MQ_EMALFORMED; /* type 0 is reserved */
     }
+}
+
+int mq_codec_decode(const mq_fixed_header_t *fh, const uint8_t *body,
+                    uint8_t protocol_level, mq_packet_t *pkt)
+{
+    const uint8_t type = fh->type;
+    const bool v5 = protocol_level == MQ_PROTO_V5;
+    pkt->fh = *fh;
+    /* The header promises all-zero property views for 3.x and for packets
+     * without properties; CONNECT and PUBLISH overwrite them at level 5. */
+    memset(&pkt->props, 0, sizeof(pkt->props));
+    memset(&pkt->will_props, 0, sizeof(pkt->will_props));
+
+    if (type == MQ_PKT_PUBLISH)
+        return decode_publish(fh, body, v5, &pkt->u.publish, &pkt->props);
+    if (!flags_ok(type, fh->flags & 0x0f, protocol_level))
+        return MQ_EMALFORMED;
+    int rc = decode_body(fh, body, v5, pkt);
+    if (rc != MQ_OK || !v5 || type == MQ_PKT_CONNECT)
+        return rc; /* CONNECT carries its own level and parsed its blocks */
+    return packet_props(type, pkt);
 }
 
 /* ---- list iteration -------------------------------------------------------- */

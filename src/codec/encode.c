@@ -337,3 +337,133 @@ int mq_codec_encode_empty(uint8_t *out, size_t cap, uint8_t type)
     out[1] = 0;
     return 2;
 }
+
+/* ---- MQTT 5 --------------------------------------------------------------- */
+
+/* A caller's property block: NULL only when empty, and small enough that the
+ * packet can still carry it. */
+static inline int props_arg(const uint8_t *props, size_t props_len)
+{
+    if (props_len != 0 && props == NULL)
+        return MQ_EINVAL;
+    return props_len > MQ_MAX_REMAINING_LENGTH ? MQ_ETOOBIG : MQ_OK;
+}
+
+static inline uint64_t props_block_size(size_t props_len)
+{
+    return (uint64_t)mq_codec_varint_size((uint32_t)props_len) + props_len;
+}
+
+static inline uint8_t *put_props_block(uint8_t *p, const uint8_t *props, size_t props_len)
+{
+    p += mq_codec_varint_write(p, (uint32_t)props_len);
+    return put_bytes(p, props, (uint32_t)props_len);
+}
+
+int mq_codec_encode_connack5(uint8_t *out, size_t cap, bool session_present, uint8_t reason,
+                             const uint8_t *props, size_t props_len)
+{
+    int rc = props_arg(props, props_len);
+    if (rc != MQ_OK)
+        return rc;
+    /* MQTT 5 3.2.2: acknowledge flags, reason code, properties (required). */
+    const uint64_t rem = 2 + props_block_size(props_len);
+    const uint64_t size = packet_size(rem);
+    if (size == 0)
+        return MQ_ETOOBIG;
+    if (size > cap)
+        return (int)size;
+    uint8_t *p = put_header(out, MQ_PKT_CONNACK << 4, (uint32_t)rem);
+    /* MQTT-3.2.2-6: a non-zero reason code never claims a session. */
+    *p++ = (session_present && reason == MQ_RC_SUCCESS) ? 1 : 0;
+    *p++ = reason;
+    p = put_props_block(p, props, props_len);
+    return (int)(p - out);
+}
+
+int mq_codec_encode_ack5(uint8_t *out, size_t cap, uint8_t type, uint16_t packet_id,
+                         uint8_t reason, const uint8_t *props, size_t props_len)
+{
+    if (type < MQ_PKT_PUBACK || type > MQ_PKT_PUBCOMP || packet_id == 0)
+        return MQ_EINVAL; /* MQTT-2.3.1-1 */
+    int rc = props_arg(props, props_len);
+    if (rc != MQ_OK)
+        return rc;
+    /* MQTT 5 3.4.2.1: the reason code may be left out when it is 0 and there
+     * are no properties; the property length when there are none. */
+    uint64_t rem = 2;
+    if (reason != 0 || props_len != 0)
+        rem += 1;
+    if (props_len != 0)
+        rem += props_block_size(props_len);
+    const uint64_t size = packet_size(rem);
+    if (size == 0)
+        return MQ_ETOOBIG;
+    if (size > cap)
+        return (int)size;
+    /* MQTT-3.6.1-1: PUBREL has flags 0010. */
+    const uint8_t first = (uint8_t)((type << 4) | (type == MQ_PKT_PUBREL ? 0x2 : 0));
+    uint8_t *p = put_header(out, first, (uint32_t)rem);
+    p = mq__wr16(p, packet_id);
+    if (rem > 2)
+        *p++ = reason;
+    if (props_len != 0)
+        p = put_props_block(p, props, props_len);
+    return (int)(p - out);
+}
+
+int mq_codec_encode_reasons5(uint8_t *out, size_t cap, uint8_t type, uint16_t packet_id,
+                             const uint8_t *props, size_t props_len, const uint8_t *codes,
+                             size_t count)
+{
+    if ((type != MQ_PKT_SUBACK && type != MQ_PKT_UNSUBACK) || packet_id == 0 ||
+        count == 0 || codes == NULL)
+        return MQ_EINVAL; /* one code per filter, and a request has >= 1 */
+    int rc = props_arg(props, props_len);
+    if (rc != MQ_OK)
+        return rc;
+    if (count > MQ_MAX_REMAINING_LENGTH)
+        return MQ_ETOOBIG;
+    /* MQTT 5 3.9.2 / 3.11.2: packet id, properties, then the payload. */
+    const uint64_t rem = 2 + props_block_size(props_len) + (uint64_t)count;
+    const uint64_t size = packet_size(rem);
+    if (size == 0)
+        return MQ_ETOOBIG;
+    if (size > cap)
+        return (int)size;
+    uint8_t *p = put_header(out, (uint8_t)(type << 4), (uint32_t)rem);
+    p = mq__wr16(p, packet_id);
+    p = put_props_block(p, props, props_len);
+    p = put_bytes(p, codes, (uint32_t)count);
+    return (int)(p - out);
+}
+
+int mq_codec_encode_disconnect5(uint8_t *out, size_t cap, uint8_t type, uint8_t reason,
+                                const uint8_t *props, size_t props_len)
+{
+    if (type != MQ_PKT_DISCONNECT && type != MQ_PKT_AUTH)
+        return MQ_EINVAL;
+    int rc = props_arg(props, props_len);
+    if (rc != MQ_OK)
+        return rc;
+    /* 3.14.2.1 / 3.15.2.1: remaining length 0 means reason 0, no properties.
+     * A DISCONNECT may also stop after its reason code; an AUTH may not. */
+    uint64_t rem = 0;
+    if (reason != 0 || props_len != 0) {
+        rem = 1;
+        if (props_len != 0 || type == MQ_PKT_AUTH)
+            rem += props_block_size(props_len);
+    }
+    const uint64_t size = packet_size(rem);
+    if (size == 0)
+        return MQ_ETOOBIG;
+    if (size > cap)
+        return (int)size;
+    uint8_t *p = put_header(out, (uint8_t)(type << 4), (uint32_t)rem);
+    if (rem != 0) {
+        *p++ = reason;
+        if (rem > 1)
+            p = put_props_block(p, props, props_len);
+    }
+    return (int)(p - out);
+}

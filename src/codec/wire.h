@@ -108,6 +108,9 @@ static inline size_t mq__utf8_seq(const uint8_t *s, size_t i, size_t len)
 /* Shared by decode.c and utf8.c: one scan each, MQ_OK / MQ_EUTF8 / MQ_ETOPIC. */
 int mq__topic_name_check(const uint8_t *s, size_t len);
 int mq__topic_filter_check(const uint8_t *s, size_t len);
+/* On a filter that passed mq__topic_filter_check: 0 for an ordinary filter,
+ * 1 for a valid "$share/{ShareName}/{filter}", MQ_ETOPIC for a bad one. */
+int mq__topic_shared_check(const uint8_t *s, size_t len);
 int mq__utf8_check(const uint8_t *s, size_t len);
 
 #endif

@@ -460,6 +460,7 @@ static const mq__directive_t mq__directives[] = {
     MQ__CUSTOM("set_tcp_nodelay", 1, 1, mq__dir_bool_ignored),
     MQ__BOOL("allow_zero_length_clientid", broker.allow_zero_length_clientid),
     MQ__CUSTOM("log_type", 1, 1, mq__dir_log_type),
+    MQ__UINT("max_topic_alias", broker.max_topic_alias, 0, UINT16_MAX),
     /* musqratt's own */
     MQ__UINT("max_memory", broker.max_memory, 0, UINT64_MAX),
     MQ__UINT("max_sessions", broker.max_sessions, 0, UINT32_MAX),
@@ -481,7 +482,7 @@ static const char *const mq__unsupported[] = {
     "tls_keyform",
     /* listeners */
     "protocol", "socket_domain", "bind_interface", "mount_point", "http_dir",
-    "websockets_log_level", "websockets_headers_size", "max_topic_alias",
+    "websockets_log_level", "websockets_headers_size",
     "accept_protocol_versions", "enable_proxy_protocol",
     /* persistence */
     "persistence", "persistence_location", "persistence_file", "autosave_interval",

@@ -1,13 +1,17 @@
 /*
  * Fuzz target: the whole sans-I/O broker, driven by a byte stream that
  * interleaves several connections, well-formed and raw packets, partial
- * writes, time steps and disconnects.
+ * writes, time steps and disconnects. Connections 0-2 speak MQTT 3.1.1,
+ * 3-5 MQTT 5 (session expiry, receive maximum 2, topic aliases both ways,
+ * message expiry, subscription identifiers, shared subscriptions).
  *
  * Invariants checked after every step (abort on violation):
- *  - every byte the broker writes decodes as a valid MQTT 3.1.1 packet;
+ *  - every byte the broker writes decodes as a valid packet of the
+ *    connection's protocol version, and every topic alias it uses is known;
  *  - no PUBLISH reaches a client whose client id never had a subscription
  *    matching its topic (reference matcher below, a superset model);
- *  - no client has more unacknowledged QoS 1/2 deliveries than max_inflight;
+ *  - no client has more unacknowledged QoS 1/2 deliveries than max_inflight
+ *    (or, for MQTT 5, its Receive Maximum);
  *  - after every connection is lost and the broker freed, every byte
  *    allocated through the platform allocator is returned.
  */
@@ -24,9 +28,13 @@
 #define NCONN 6
 #define NIDS 4
 #define INFLIGHT 3
+#define V5_RECEIVE_MAX 2
+#define V5_ALIAS_MAX 5
+#define IS_V5(k) ((k) >= 3)
 #define ACC_MAX (1u << 16)
 
-static const char *const filters[] = {"a", "a/b", "a/+", "#", "+/b", "a/#", "$SYS/x", "+", "$SYS/#"};
+static const char *const filters[] = {"a",      "a/b", "a/+",    "#",      "+/b",
+                                      "a/#",    "$SYS/x", "+", "$SYS/#", "$share/g/a/#"};
 static const char *const topics[] = {"a", "a/b", "a/c", "b/b", "$SYS/x", "a/b/c"};
 #define NFILTERS (sizeof(filters) / sizeof(filters[0]))
 #define NTOPICS (sizeof(topics) / sizeof(topics[0]))
@@ -64,6 +72,12 @@ typedef struct {
     int unacked;       /* QoS 1/2 deliveries not yet acknowledged by us */
     uint16_t pids[64];
     bool raw;          /* raw bytes were sent: its output is not modelled */
+    bool v5;
+    char aliases[V5_ALIAS_MAX + 1][16]; /* topic aliases the broker assigned */
+    /* Ids acknowledged before their PUBLISH was read (a short write left it
+     * in the broker): that delivery is already released when it arrives. */
+    uint16_t early[16];
+    int n_early;
 } fconn_t;
 
 /* Raw bytes may subscribe any session to anything: from then on the
@@ -77,6 +91,8 @@ static uint32_t g_subs[NIDS];
 static bool ref_match(const char *f, const char *t, size_t tlen)
 {
     const char *te = t + tlen;
+    if (strncmp(f, "$share/", 7) == 0)
+        f = strchr(f + 7, '/') + 1; /* the group's filter */
     if ((f[0] == '+' || f[0] == '#') && tlen && t[0] == '$')
         return false; /* MQTT-4.7.2-1 */
     for (;;) {
@@ -116,8 +132,25 @@ static void check_output(fconn_t *fc)
         if (fh.header_len + (size_t)fh.remaining > fc->acc_len - off)
             break;
         mq_packet_t p;
-        if (mq_codec_decode(&fh, fc->acc + off + fh.header_len, MQ_PROTO_V311, &p) != MQ_OK)
+        if (mq_codec_decode(&fh, fc->acc + off + fh.header_len,
+                            fc->v5 ? MQ_PROTO_V5 : MQ_PROTO_V311, &p) != MQ_OK)
             abort(); /* the broker wrote an invalid packet */
+        if (fh.type == MQ_PKT_PUBLISH && fc->v5 && mq_props_has(&p.props, MQ_PROP_TOPIC_ALIAS)) {
+            uint16_t a = p.props.topic_alias;
+            if (a == 0 || a > V5_ALIAS_MAX)
+                abort(); /* above the Topic Alias Maximum we announced */
+            if (p.u.publish.topic.len) {
+                if (p.u.publish.topic.len >= sizeof(fc->aliases[a]))
+                    abort();
+                memcpy(fc->aliases[a], p.u.publish.topic.ptr, p.u.publish.topic.len);
+                fc->aliases[a][p.u.publish.topic.len] = '\0';
+            } else {
+                if (!fc->aliases[a][0])
+                    abort(); /* an alias the broker never set */
+                p.u.publish.topic.ptr = (const uint8_t *)fc->aliases[a];
+                p.u.publish.topic.len = (uint32_t)strlen(fc->aliases[a]);
+            }
+        }
         if (fh.type == MQ_PKT_PUBLISH) {
             if (fc->id < 0)
                 abort(); /* delivery before CONNECT */
@@ -130,12 +163,20 @@ static void check_output(fconn_t *fc)
             if (!ok)
                 abort(); /* delivered without a matching subscription */
             if (p.u.publish.qos > 0) {
-                if (!p.u.publish.dup) {
+                bool released = false;
+                for (int k = 0; k < fc->n_early; k++) {
+                    if (fc->early[k] == p.u.publish.packet_id) {
+                        fc->early[k] = fc->early[--fc->n_early];
+                        released = true;
+                        break;
+                    }
+                }
+                if (!p.u.publish.dup && !released) {
                     if (fc->unacked < 64)
                         fc->pids[fc->unacked] = p.u.publish.packet_id;
                     fc->unacked++;
-                    if (fc->unacked > INFLIGHT)
-                        abort(); /* more in flight than max_inflight */
+                    if (fc->unacked > (fc->v5 ? V5_RECEIVE_MAX : INFLIGHT))
+                        abort(); /* more in flight than the window */
                 }
                 fc->last_pid = p.u.publish.packet_id;
             }
@@ -181,7 +222,9 @@ static void lose(mq_broker_t *b, fconn_t *fc, mq_time_t now)
     fc->id = -1;
     fc->acc_len = 0;
     fc->unacked = 0;
+    fc->n_early = 0;
     fc->raw = false;
+    memset(fc->aliases, 0, sizeof(fc->aliases));
 }
 
 static size_t put_str(uint8_t *p, const char *s)
@@ -240,16 +283,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             cid[1] = (char)('0' + id);
             bool clean = arg & 0x10;
             bool will = arg & 0x20;
+            bool v5 = IS_V5(fc - conns);
             n = 2;
             n += put_str(pkt + n, "MQTT");
-            pkt[n++] = 4;
+            pkt[n++] = v5 ? 5 : 4;
             pkt[n++] = (uint8_t)((clean ? 2 : 0) | (will ? 0x04 | ((arg >> 6) & 3) << 3 : 0));
             if (((arg >> 6) & 3) == 3 && will)
                 pkt[n - 1] &= (uint8_t)~0x18; /* keep the will QoS valid */
             pkt[n++] = 0;
             pkt[n++] = (uint8_t)(arg & 0x8 ? 2 : 0); /* keepalive 0 or 2 s */
+            if (v5) {
+                /* Session Expiry (60 s unless clean), Receive Maximum 2,
+                 * Topic Alias Maximum 5. */
+                static const uint8_t props[] = {11,   0x11, 0, 0, 0, 60, 0x21, 0,
+                                                V5_RECEIVE_MAX, 0x22, 0, V5_ALIAS_MAX};
+                memcpy(pkt + n, props, sizeof(props));
+                if (clean)
+                    pkt[n + 5] = 0;
+                n += sizeof(props);
+            }
             n += put_str(pkt + n, cid);
             if (will) {
+                if (v5) {
+                    /* Will Delay 1 s, Message Expiry 2 s */
+                    static const uint8_t wprops[] = {10, 0x18, 0, 0, 0, 1, 0x02, 0, 0, 0, 2};
+                    memcpy(pkt + n, wprops, sizeof(wprops));
+                    n += sizeof(wprops);
+                }
                 n += put_str(pkt + n, topics[arg % NTOPICS]);
                 n += put_str(pkt + n, "will");
             }
@@ -257,8 +317,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             pkt[1] = (uint8_t)(n - 2);
             /* A second CONNECT closes the connection: keep the first id. The
              * model never forgets a filter (a superset is enough). */
-            if (fc->id < 0)
+            if (fc->id < 0) {
                 fc->id = id;
+                fc->v5 = v5;
+            }
             break;
         }
         case 2: { /* SUBSCRIBE or UNSUBSCRIBE */
@@ -267,6 +329,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             n = 2;
             pkt[n++] = 0;
             pkt[n++] = (uint8_t)(1 + (arg & 0x0f));
+            if (fc->v5) {
+                if (unsub) {
+                    pkt[n++] = 0;
+                } else { /* a Subscription Identifier */
+                    pkt[n++] = 2;
+                    pkt[n++] = 0x0B;
+                    pkt[n++] = (uint8_t)(1 + (arg & 0x0f));
+                }
+            }
             n += put_str(pkt + n, f);
             if (!unsub)
                 pkt[n++] = (uint8_t)((arg >> 4) % 3);
@@ -284,6 +355,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 pkt[n++] = 0;
                 pkt[n++] = (uint8_t)(1 + ((arg >> 6) & 1));
             }
+            if (fc->v5) {
+                /* Topic Alias (1 + topic index) and a Message Expiry of 1 s. */
+                pkt[n++] = 8;
+                pkt[n++] = 0x23;
+                pkt[n++] = 0;
+                pkt[n++] = (uint8_t)(1 + arg % NTOPICS);
+                pkt[n++] = 0x02;
+                pkt[n++] = 0;
+                pkt[n++] = 0;
+                pkt[n++] = 0;
+                pkt[n++] = 1;
+            }
             size_t plen = (arg & 0x80) ? 0 : (size_t)(arg & 0x3f);
             memset(pkt + n, 'p', plen);
             n += plen;
@@ -296,12 +379,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             uint16_t pid = (arg & 0x80) ? fc->last_pid : (uint16_t)(arg & 0x7);
             if ((arg & 3) == 0 || (arg & 3) == 3) {
                 /* PUBACK/PUBCOMP release one of our counted deliveries */
+                bool found = false;
                 for (int k = 0; k < fc->unacked && k < 64; k++) {
                     if (fc->pids[k] == pid) {
                         fc->pids[k] = fc->pids[--fc->unacked];
+                        found = true;
                         break;
                     }
                 }
+                if (!found && fc->n_early < 16)
+                    fc->early[fc->n_early++] = pid;
             }
             pkt[0] = types[arg & 3];
             pkt[1] = 2;

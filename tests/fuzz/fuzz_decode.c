@@ -9,6 +9,10 @@
  *  - packets with an encoder are re-encoded, decoded again and compared
  *    field by field; when the re-encoding has the original's length (i.e.
  *    all of the original's varints were minimal) the bytes must be identical.
+ * At level 5 the packet's parsed properties (pkt->props, pkt->will_props)
+ * must describe exactly its raw property blocks, and every packet with a v5
+ * encoder (CONNECT, CONNACK, PUBLISH, the acks, SUBACK, UNSUBACK,
+ * DISCONNECT, AUTH) round-trips with its properties; at 3.x they are zero.
  * A CONNECT that decodes switches the stream to its protocol level.
  * Any mismatch aborts.
  */
@@ -48,6 +52,32 @@ static bool str_eq(mq_str_t a, mq_str_t b)
     return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
 }
 
+static bool props_zero(const mq_props_t *p)
+{
+    static const mq_props_t zero;
+    return memcmp(p, &zero, sizeof(zero)) == 0;
+}
+
+/* The parsed view must be the parse of exactly this raw block. */
+static void check_props_view(const mq_props_t *view, mq_str_t raw, int ctx)
+{
+    CHECK(view->raw.len == raw.len);
+    CHECK(raw.len == 0 || view->raw.ptr == raw.ptr);
+    mq_props_t again;
+    CHECK(mq_props_parse(raw.ptr, raw.len, ctx, &again) == MQ_OK);
+    CHECK(again.has == view->has && again.n_user_props == view->n_user_props);
+    CHECK(again.n_subscription_ids == view->n_subscription_ids);
+    uint64_t seen = 0;
+    mq_props_iter_t it;
+    uint8_t id;
+    uint32_t num;
+    mq_str_t a, b;
+    mq_props_begin(view, &it);
+    while (mq_props_next(&it, &id, &num, &a, &b))
+        seen |= (uint64_t)1 << id;
+    CHECK(seen == view->has);
+}
+
 /* Decodes an encoder's output (which must be one whole, valid packet). */
 static void redecode(const uint8_t *buf, int n, uint8_t level, mq_packet_t *out)
 {
@@ -63,11 +93,18 @@ static void redecode(const uint8_t *buf, int n, uint8_t level, mq_packet_t *out)
     }
 }
 
-/* Same length implies the same bytes: the encoder's output is canonical. */
+/* Same length implies the same bytes: the encoder's output is canonical.
+ * The one exception: an MQTT 3.1 client's DUP bit on PUBREL, SUBSCRIBE or
+ * UNSUBSCRIBE (accepted at level 3 only), which the encoders never write. */
 static void same_if_same_len(const uint8_t *orig, size_t olen, const uint8_t *enc, int n)
 {
-    if ((size_t)n == olen)
-        CHECK(memcmp(orig, enc, olen) == 0);
+    if ((size_t)n != olen)
+        return;
+    uint8_t first = orig[0];
+    if (first == 0x6a || first == 0x8a || first == 0xaa)
+        first &= (uint8_t)~0x08;
+    CHECK(first == enc[0]);
+    CHECK(memcmp(orig + 1, enc + 1, olen - 1) == 0);
 }
 
 static void check_publish(const mq_packet_t *p, const uint8_t *orig, size_t olen,
@@ -86,6 +123,7 @@ static void check_publish(const mq_packet_t *p, const uint8_t *orig, size_t olen
     CHECK(str_eq(a->topic, b->topic));
     CHECK(str_eq(a->props, b->props));
     CHECK(str_eq(a->payload, b->payload));
+    CHECK(q.props.has == p->props.has && q.props.topic_alias == p->props.topic_alias);
 }
 
 static void check_connect(const mq_packet_t *p, const uint8_t *orig, size_t olen,
@@ -107,11 +145,12 @@ static void check_connect(const mq_packet_t *p, const uint8_t *orig, size_t olen
     CHECK(str_eq(a->will_props, b->will_props) && str_eq(a->will_topic, b->will_topic));
     CHECK(str_eq(a->will_payload, b->will_payload));
     CHECK(str_eq(a->username, b->username) && str_eq(a->password, b->password));
+    CHECK(q.props.has == p->props.has && q.will_props.has == p->will_props.has);
 }
 
 /* Walks a filter list, checks it against count, and copies it out. */
 static size_t collect_filters(const mq_sublist_t *s, bool with_options, const uint8_t *body,
-                              uint32_t rem)
+                              uint32_t rem, uint8_t level)
 {
     mq_sublist_iter_t it;
     mq_str_t f;
@@ -122,6 +161,14 @@ static size_t collect_filters(const mq_sublist_t *s, bool with_options, const ui
         check_inside(f, body, rem);
         CHECK(mq_topic_filter_valid(f.ptr, f.len));
         CHECK((o & 3) != 3);
+        mq_str_t g, inner;
+        if (mq_topic_shared_split(f.ptr, f.len, &g, &inner)) {
+            CHECK(g.len >= 1 && inner.len >= 1);
+            CHECK(mq_topic_filter_valid(inner.ptr, inner.len));
+            CHECK(level != MQ_PROTO_V5 || !(o & 0x04)); /* MQTT-3.8.3-4 */
+        } else {
+            CHECK(f.len < 7 || memcmp(f.ptr, "$share/", 7) != 0);
+        }
         if (n < MAX_FILTERS) {
             g_filters[n] = f;
             g_options[n] = o;
@@ -139,7 +186,7 @@ static void check_sub(const mq_packet_t *p, const uint8_t *body, const uint8_t *
     const bool subscribe = p->fh.type == MQ_PKT_SUBSCRIBE;
     check_inside(a->props, body, p->fh.remaining);
     CHECK(a->list_len == 0 || (a->list >= body && a->list + a->list_len == body + p->fh.remaining));
-    size_t n = collect_filters(a, subscribe, body, p->fh.remaining);
+    size_t n = collect_filters(a, subscribe, body, p->fh.remaining, level);
     CHECK(n >= 1);
     if (n > MAX_FILTERS || a->props.len != 0)
         return; /* the encoders write an empty property block */
@@ -168,15 +215,22 @@ static void check_reasons(const mq_packet_t *p, const uint8_t *body, const uint8
     while (mq_codec_reasons_next(&it) >= 0)
         n++;
     CHECK(n == a->count && n == a->list_len && n >= 1);
-    if (p->fh.type != MQ_PKT_SUBACK || a->props.len != 0)
-        return; /* no encoder for an MQTT 5 UNSUBACK */
-    int len = mq_codec_encode_suback(out, cap, level, a->packet_id, a->list, a->list_len);
+    int len;
+    if (level == MQ_PROTO_V5)
+        len = mq_codec_encode_reasons5(out, cap, p->fh.type, a->packet_id, a->props.ptr,
+                                       a->props.len, a->list, a->list_len);
+    else if (p->fh.type == MQ_PKT_SUBACK)
+        len = mq_codec_encode_suback(out, cap, level, a->packet_id, a->list, a->list_len);
+    else
+        return; /* a 3.x UNSUBACK is an ack */
     CHECK(len > 0 && (size_t)len <= cap);
     same_if_same_len(orig, olen, out, len);
     mq_packet_t q;
     redecode(out, len, level, &q);
+    CHECK(q.fh.type == p->fh.type);
     CHECK(q.u.sub.packet_id == a->packet_id && q.u.sub.list_len == a->list_len);
     CHECK(memcmp(q.u.sub.list, a->list, a->list_len) == 0);
+    CHECK(str_eq(q.u.sub.props, a->props) && q.props.has == p->props.has);
 }
 
 static void check_ack(const mq_packet_t *p, const uint8_t *body, const uint8_t *orig,
@@ -185,14 +239,42 @@ static void check_ack(const mq_packet_t *p, const uint8_t *body, const uint8_t *
     const mq_ack_t *a = &p->u.ack;
     check_inside(a->props, body, p->fh.remaining);
     CHECK(a->packet_id != 0);
-    if (a->reason != 0 || a->props.ptr != NULL)
-        return; /* the ack encoder writes the 2-byte form only */
-    int n = mq_codec_encode_ack(out, cap, p->fh.type, a->packet_id);
+    int n;
+    if (level == MQ_PROTO_V5) {
+        n = mq_codec_encode_ack5(out, cap, p->fh.type, a->packet_id, a->reason, a->props.ptr,
+                                 a->props.len);
+    } else {
+        CHECK(a->reason == 0 && a->props.ptr == NULL);
+        n = mq_codec_encode_ack(out, cap, p->fh.type, a->packet_id);
+    }
+    CHECK(n > 0 && (size_t)n <= cap);
     same_if_same_len(orig, olen, out, n);
     mq_packet_t q;
     redecode(out, n, level, &q);
     CHECK(q.fh.type == p->fh.type && q.u.ack.packet_id == a->packet_id);
-    CHECK(q.u.ack.reason == 0);
+    CHECK(q.u.ack.reason == a->reason);
+    CHECK(str_eq(q.u.ack.props, a->props) && q.props.has == p->props.has);
+}
+
+static void check_disconnect(const mq_packet_t *p, const uint8_t *body, const uint8_t *orig,
+                             size_t olen, uint8_t level, uint8_t *out, size_t cap)
+{
+    const mq_disconnect_t *a = &p->u.disconnect;
+    check_inside(a->props, body, p->fh.remaining);
+    int n;
+    if (level == MQ_PROTO_V5) {
+        n = mq_codec_encode_disconnect5(out, cap, p->fh.type, a->reason, a->props.ptr,
+                                        a->props.len);
+    } else {
+        CHECK(p->fh.type == MQ_PKT_DISCONNECT && p->fh.remaining == 0);
+        n = mq_codec_encode_empty(out, cap, p->fh.type);
+    }
+    CHECK(n > 0 && (size_t)n <= cap);
+    same_if_same_len(orig, olen, out, n);
+    mq_packet_t q;
+    redecode(out, n, level, &q);
+    CHECK(q.fh.type == p->fh.type && q.u.disconnect.reason == a->reason);
+    CHECK(str_eq(q.u.disconnect.props, a->props) && q.props.has == p->props.has);
 }
 
 static void check_packet(const mq_packet_t *p, const uint8_t *body, const uint8_t *orig,
@@ -226,16 +308,19 @@ static void check_packet(const mq_packet_t *p, const uint8_t *body, const uint8_
         break;
     }
     case MQ_PKT_CONNACK: {
-        check_inside(p->u.connack.props, body, rem);
-        if (p->u.connack.props.len != 0)
-            break;
-        int n = mq_codec_encode_connack(buf, cap, level, p->u.connack.session_present,
-                                        p->u.connack.rc);
+        const mq_connack_t *a = &p->u.connack;
+        check_inside(a->props, body, rem);
+        int n = level == MQ_PROTO_V5
+                    ? mq_codec_encode_connack5(buf, cap, a->session_present, a->rc,
+                                               a->props.ptr, a->props.len)
+                    : mq_codec_encode_connack(buf, cap, level, a->session_present, a->rc);
+        CHECK(n > 0 && (size_t)n <= cap);
         same_if_same_len(orig, olen, buf, n);
         mq_packet_t q;
         redecode(buf, n, level, &q);
-        CHECK(q.u.connack.session_present == p->u.connack.session_present);
-        CHECK(q.u.connack.rc == p->u.connack.rc);
+        CHECK(q.u.connack.session_present == a->session_present);
+        CHECK(q.u.connack.rc == a->rc && str_eq(q.u.connack.props, a->props));
+        CHECK(q.props.has == p->props.has);
         break;
     }
     case MQ_PKT_PUBLISH:
@@ -265,32 +350,65 @@ static void check_packet(const mq_packet_t *p, const uint8_t *body, const uint8_
     case MQ_PKT_SUBACK:
         check_reasons(p, body, orig, olen, level, buf, cap);
         break;
-    case MQ_PKT_PINGREQ:
-    case MQ_PKT_PINGRESP:
     case MQ_PKT_DISCONNECT:
     case MQ_PKT_AUTH:
-        if (p->fh.type == MQ_PKT_DISCONNECT || p->fh.type == MQ_PKT_AUTH) {
-            check_inside(p->u.disconnect.props, body, rem);
-            if (rem != 0)
-                break;
-        }
-        CHECK(rem == 0);
-        if (p->fh.type == MQ_PKT_AUTH) {
-            CHECK(level == MQ_PROTO_V5);
-            break;
-        }
-        {
-            int n = mq_codec_encode_empty(buf, cap, p->fh.type);
-            same_if_same_len(orig, olen, buf, n);
-            mq_packet_t q;
-            redecode(buf, n, level, &q);
-            CHECK(q.fh.type == p->fh.type);
-        }
+        CHECK(p->fh.type != MQ_PKT_AUTH || level == MQ_PROTO_V5);
+        check_disconnect(p, body, orig, olen, level, buf, cap);
         break;
+    case MQ_PKT_PINGREQ:
+    case MQ_PKT_PINGRESP: {
+        CHECK(rem == 0);
+        int n = mq_codec_encode_empty(buf, cap, p->fh.type);
+        same_if_same_len(orig, olen, buf, n);
+        mq_packet_t q;
+        redecode(buf, n, level, &q);
+        CHECK(q.fh.type == p->fh.type);
+        break;
+    }
     default:
         CHECK(0 && "decoder accepted an unknown packet type");
     }
     free(big);
+}
+
+/* pkt->props / pkt->will_props against the packet's raw blocks. */
+static void check_views(const mq_packet_t *p, uint8_t level)
+{
+    const uint8_t t = p->fh.type;
+    if (t == MQ_PKT_CONNECT)
+        level = p->u.connect.protocol_level;
+    if (level != MQ_PROTO_V5 || t == MQ_PKT_PINGREQ || t == MQ_PKT_PINGRESP) {
+        CHECK(props_zero(&p->props) && props_zero(&p->will_props));
+        return;
+    }
+    mq_str_t raw;
+    switch (t) {
+    case MQ_PKT_CONNECT:
+        raw = p->u.connect.props;
+        if (p->u.connect.will)
+            check_props_view(&p->will_props, p->u.connect.will_props, MQ_PROPS_WILL);
+        else
+            CHECK(props_zero(&p->will_props));
+        /* MQTT 5 3.1.2.11.10 */
+        CHECK(!mq_props_has(&p->props, MQ_PROP_AUTH_DATA) ||
+              mq_props_has(&p->props, MQ_PROP_AUTH_METHOD));
+        break;
+    case MQ_PKT_CONNACK: raw = p->u.connack.props; break;
+    case MQ_PKT_PUBLISH:
+        raw = p->u.publish.props;
+        CHECK(p->u.publish.topic.len != 0 || mq_props_has(&p->props, MQ_PROP_TOPIC_ALIAS));
+        break;
+    case MQ_PKT_SUBSCRIBE:
+    case MQ_PKT_UNSUBSCRIBE:
+    case MQ_PKT_SUBACK:
+    case MQ_PKT_UNSUBACK: raw = p->u.sub.props; break;
+    case MQ_PKT_DISCONNECT:
+    case MQ_PKT_AUTH: raw = p->u.disconnect.props; break;
+    default: raw = p->u.ack.props; break;
+    }
+    if (t != MQ_PKT_CONNECT)
+        CHECK(props_zero(&p->will_props));
+    check_props_view(&p->props, raw, t);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -317,6 +435,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(rc <= 0);
         if (rc == MQ_OK) {
             CHECK(pkt.fh.type == fh.type && pkt.fh.remaining == fh.remaining);
+            check_views(&pkt, level);
             check_packet(&pkt, body, p, total, level);
             if (fh.type == MQ_PKT_CONNECT)
                 level = pkt.u.connect.protocol_level;

@@ -81,6 +81,7 @@ static void assert_encoded(const uint8_t *got, int n, const uint8_t *want, size_
     assert_int_equal(n, (int)wlen);
     assert_memory_equal(got, want, wlen);
 }
+#define U(s) (const uint8_t *)(s), sizeof(s) - 1
 #define ASSERT_ENC(got, n, ...) assert_encoded((got), (n), BYTES(__VA_ARGS__), NBYTES(__VA_ARGS__))
 
 static int teardown(void **state)
@@ -829,10 +830,19 @@ static void test_subscribe_5(void **state)
     assert_true(mq_codec_filters_next(&it, &f, &o));
     assert_int_equal(o, 0x2d);
     assert_false(mq_codec_filters_next(&it, &f, &o));
-    /* Bits 6-7 reserved, retain handling 3, QoS 3. */
+    assert_int_equal(p.props.subscription_id, 5);
+    /* MQTT-3.8.3-5: bits 6-7 reserved (malformed); MQTT 5 3.8.3.1: retain
+     * handling 3 and QoS 3 are protocol errors. */
     assert_int_equal(DEC_RC(5, 0x82, 0x07, 0x00, 0x0a, 0x00, 0x00, 0x01, 'a', 0x40), MQ_EMALFORMED);
-    assert_int_equal(DEC_RC(5, 0x82, 0x07, 0x00, 0x0a, 0x00, 0x00, 0x01, 'a', 0x30), MQ_EMALFORMED);
-    assert_int_equal(DEC_RC(5, 0x82, 0x07, 0x00, 0x0a, 0x00, 0x00, 0x01, 'a', 0x03), MQ_EMALFORMED);
+    assert_int_equal(DEC_RC(5, 0x82, 0x07, 0x00, 0x0a, 0x00, 0x00, 0x01, 'a', 0x80), MQ_EMALFORMED);
+    assert_int_equal(DEC_RC(5, 0x82, 0x07, 0x00, 0x0a, 0x00, 0x00, 0x01, 'a', 0x30), MQ_EPROTO);
+    assert_int_equal(DEC_RC(5, 0x82, 0x07, 0x00, 0x0a, 0x00, 0x00, 0x01, 'a', 0x03), MQ_EPROTO);
+    /* A subscription identifier twice, or 0 (MQTT 5 3.8.2.1.2). */
+    assert_int_equal(DEC_RC(5, 0x82, 0x0b, 0x00, 0x0a, 0x04, 0x0b, 0x05, 0x0b, 0x06, 0x00, 0x01,
+                            'a', 0x00),
+                     MQ_EPROTO);
+    assert_int_equal(DEC_RC(5, 0x82, 0x09, 0x00, 0x0a, 0x02, 0x0b, 0x00, 0x00, 0x01, 'a', 0x00),
+                     MQ_EPROTO);
     /* The v5 bits are reserved in 3.1.1 (MQTT-3.8.3-4). */
     assert_int_equal(DEC_RC(4, 0x82, 0x06, 0x00, 0x0a, 0x00, 0x01, 'a', 0x2d), MQ_EMALFORMED);
     /* Property block overruns. */
@@ -1074,6 +1084,513 @@ static void test_decode_type0(void **state)
     assert_int_equal(mq_codec_decode(&fh, NULL, 4, &p), MQ_EMALFORMED);
 }
 
+/* ---- MQTT 5 properties through the decoder, and the v5 encoders ---------- */
+
+static void assert_props_zero(const mq_props_t *p)
+{
+    mq_props_t z;
+    memset(&z, 0, sizeof(z));
+    assert_memory_equal(p, &z, sizeof(z));
+}
+
+/* CONNECT (MQTT 5 3.1) with every CONNECT property but the response ones,
+ * and a will carrying every will property. */
+#define CONNECT_5_PROPS                                                                \
+    0x10, 0x73, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x05, 0xc6, 0x00, 0x1e,                 \
+        0x27,                                     /* properties: 39 bytes */          \
+        0x11, 0x00, 0x00, 0x0e, 0x10,             /* session expiry 3600 */           \
+        0x21, 0x00, 0x14,                         /* receive maximum 20 */            \
+        0x27, 0x00, 0x00, 0x10, 0x00,             /* maximum packet size 4096 */      \
+        0x22, 0x00, 0x05,                         /* topic alias maximum 5 */         \
+        0x17, 0x00,                               /* request problem info 0 */        \
+        0x19, 0x01,                               /* request response info 1 */       \
+        0x15, 0x00, 0x04, 'S', 'C', 'R', 'M',     /* authentication method */         \
+        0x16, 0x00, 0x02, 0x01, 0x02,             /* authentication data */           \
+        0x26, 0x00, 0x01, 'k', 0x00, 0x01, 'v',   /* user property */                 \
+        0x00, 0x02, 'c', 'x',                     /* client id */                     \
+        0x2b,                                     /* will properties: 43 bytes */     \
+        0x18, 0x00, 0x00, 0x00, 0x0a,             /* will delay 10 */                 \
+        0x01, 0x01,                               /* payload format 1 */              \
+        0x02, 0x00, 0x00, 0x00, 0x3c,             /* message expiry 60 */             \
+        0x03, 0x00, 0x0a, 't', 'e', 'x', 't', '/', 'p', 'l', 'a', 'i', 'n',             \
+        0x08, 0x00, 0x03, 'r', '/', '1',          /* response topic */                \
+        0x09, 0x00, 0x02, 0xbe, 0xef,             /* correlation data */              \
+        0x26, 0x00, 0x01, 'a', 0x00, 0x01, 'b',   /* user property */                 \
+        0x00, 0x03, 'w', '/', 't', 0x00, 0x03, 'b', 'y', 'e', 0x00, 0x01, 'u', 0x00,  \
+        0x02, 'p', 'w'
+
+static void test_connect_5_properties_vector(void **state)
+{
+    mq_packet_t p;
+    assert_int_equal(DEC(0, &p, CONNECT_5_PROPS), MQ_OK);
+    const mq_props_t *cp = &p.props;
+    assert_int_equal(p.u.connect.props.len, 39);
+    assert_ptr_equal(cp->raw.ptr, p.u.connect.props.ptr);
+    assert_int_equal(cp->session_expiry, 3600);
+    assert_int_equal(cp->receive_maximum, 20);
+    assert_int_equal(cp->maximum_packet_size, 4096);
+    assert_int_equal(cp->topic_alias_maximum, 5);
+    assert_true(mq_props_has(cp, MQ_PROP_REQUEST_PROBLEM_INFO));
+    assert_int_equal(cp->request_problem_info, 0);
+    assert_int_equal(cp->request_response_info, 1);
+    assert_str(cp->auth_method, "SCRM");
+    assert_int_equal(cp->auth_data.len, 2);
+    assert_int_equal(cp->n_user_props, 1);
+    const mq_props_t *wp = &p.will_props;
+    assert_int_equal(p.u.connect.will_props.len, 43);
+    assert_ptr_equal(wp->raw.ptr, p.u.connect.will_props.ptr);
+    assert_int_equal(wp->will_delay, 10);
+    assert_int_equal(wp->payload_format, 1);
+    assert_int_equal(wp->message_expiry, 60);
+    assert_str(wp->content_type, "text/plain");
+    assert_str(wp->response_topic, "r/1");
+    assert_memory_equal(wp->correlation_data.ptr, BYTES(0xbe, 0xef), 2);
+    assert_int_equal(wp->n_user_props, 1);
+    assert_str(p.u.connect.will_topic, "w/t");
+    assert_str(p.u.connect.password, "pw");
+    uint8_t out[160];
+    ASSERT_ENC(out, mq_codec_encode_connect(out, sizeof(out), &p.u.connect), CONNECT_5_PROPS);
+}
+
+/* CONNECT with a will and two property blocks given as hex (keep alive 0,
+ * clean start, client id "c", will topic "t", payload "x"). */
+static int connect5_rc(const uint8_t *props, uint8_t plen, const uint8_t *wprops, uint8_t wlen)
+{
+    uint8_t b[128];
+    size_t n = 0;
+    const uint8_t head[] = {0x00, 0x04, 'M', 'Q', 'T', 'T', 0x05, 0x06, 0x00, 0x00};
+    b[n++] = 0x10;
+    b[n++] = (uint8_t)(sizeof(head) + 1 + plen + 3 + 1 + wlen + 6);
+    memcpy(b + n, head, sizeof(head));
+    n += sizeof(head);
+    b[n++] = plen;
+    memcpy(b + n, props, plen);
+    n += plen;
+    memcpy(b + n, "\x00\x01" "c", 3);
+    n += 3;
+    b[n++] = wlen;
+    memcpy(b + n, wprops, wlen);
+    n += wlen;
+    memcpy(b + n, "\x00\x01t\x00\x01x", 6);
+    n += 6;
+    return dec_rc(0, b, n);
+}
+#define CONNECT5_RC(props, wprops) \
+    connect5_rc(props, (uint8_t)sizeof(props), wprops, (uint8_t)sizeof(wprops))
+
+static void test_connect_5_property_errors(void **state)
+{
+    static const uint8_t none[1] = {0};
+    static const uint8_t ok[] = {0x11, 0, 0, 0, 1};
+    static const uint8_t ok_will[] = {0x18, 0, 0, 0, 1};
+    assert_int_equal(connect5_rc(ok, sizeof(ok), ok_will, sizeof(ok_will)), MQ_OK);
+    assert_int_equal(connect5_rc(none, 0, none, 0), MQ_OK);
+    /* Will delay belongs to the will, session expiry to CONNECT. */
+    assert_int_equal(CONNECT5_RC(ok_will, ok_will), MQ_EPROTO);
+    assert_int_equal(connect5_rc(ok, sizeof(ok), ok, sizeof(ok)), MQ_EPROTO);
+    /* Topic alias, subscription id: not in CONNECT nor in a will. */
+    static const uint8_t alias[] = {0x23, 0x00, 0x01};
+    static const uint8_t subid[] = {0x0b, 0x01};
+    assert_int_equal(connect5_rc(alias, sizeof(alias), none, 0), MQ_EPROTO);
+    assert_int_equal(connect5_rc(none, 0, subid, sizeof(subid)), MQ_EPROTO);
+    /* Duplicates, zero receive maximum. */
+    static const uint8_t dup[] = {0x11, 0, 0, 0, 1, 0x11, 0, 0, 0, 1};
+    static const uint8_t rmax0[] = {0x21, 0x00, 0x00};
+    assert_int_equal(connect5_rc(dup, sizeof(dup), none, 0), MQ_EPROTO);
+    assert_int_equal(connect5_rc(rmax0, sizeof(rmax0), none, 0), MQ_EPROTO);
+    /* Bad UTF-8 in a user property (MQTT-1.5.4-1), unknown identifier. */
+    static const uint8_t badu[] = {0x26, 0x00, 0x01, 0xc0, 0x00, 0x00};
+    static const uint8_t unknown[] = {0x04, 0x00};
+    assert_int_equal(connect5_rc(badu, sizeof(badu), none, 0), MQ_EUTF8);
+    assert_int_equal(connect5_rc(none, 0, badu, sizeof(badu)), MQ_EUTF8);
+    assert_int_equal(connect5_rc(unknown, sizeof(unknown), none, 0), MQ_EMALFORMED);
+    assert_int_equal(connect5_rc(none, 0, unknown, sizeof(unknown)), MQ_EMALFORMED);
+}
+
+static void test_connect_5_auth_data_without_method(void **state)
+{
+    static const uint8_t none[1] = {0};
+    /* MQTT 5 3.1.2.11.10 */
+    static const uint8_t data[] = {0x16, 0x00, 0x01, 0x07};
+    static const uint8_t both[] = {0x16, 0x00, 0x01, 0x07, 0x15, 0x00, 0x01, 'm'};
+    static const uint8_t method[] = {0x15, 0x00, 0x01, 'm'};
+    assert_int_equal(connect5_rc(data, sizeof(data), none, 0), MQ_EPROTO);
+    assert_int_equal(connect5_rc(both, sizeof(both), none, 0), MQ_OK);
+    assert_int_equal(connect5_rc(method, sizeof(method), none, 0), MQ_OK);
+}
+
+static void test_props_zero_before_v5(void **state)
+{
+    mq_packet_t p;
+    assert_int_equal(DEC(0, &p, CONNECT_311), MQ_OK);
+    assert_props_zero(&p.props);
+    assert_props_zero(&p.will_props);
+    assert_int_equal(DEC(4, &p, 0x32, 0x09, 0x00, 0x03, 'a', '/', 'b', 0x00, 0x0a, 'h', 'i'),
+                     MQ_OK);
+    assert_props_zero(&p.props);
+    assert_props_zero(&p.will_props);
+    assert_int_equal(DEC(3, &p, SUBSCRIBE_EX), MQ_OK);
+    assert_props_zero(&p.props);
+    /* MQTT 5 packets without a property block, and PINGREQ. */
+    assert_int_equal(DEC(5, &p, 0x40, 0x02, 0x00, 0x0a), MQ_OK);
+    assert_props_zero(&p.props);
+    assert_int_equal(DEC(5, &p, 0xc0, 0x00), MQ_OK);
+    assert_props_zero(&p.props);
+    assert_props_zero(&p.will_props);
+    /* A v5 CONNECT without a will leaves the will properties zero. */
+    assert_int_equal(DEC(0, &p, 0x10, 0x13, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x05, 0x02, 0x00,
+                         0x3c, 0x05, 0x11, 0x00, 0x00, 0x00, 0x05, 0x00, 0x01, 'c'),
+                     MQ_OK);
+    assert_int_equal(p.props.session_expiry, 5);
+    assert_props_zero(&p.will_props);
+}
+
+static void test_connack_5_encode_and_decode(void **state)
+{
+    uint8_t props[32];
+    mq_props_writer_t w = {props, sizeof(props), 0};
+    mq_props_put_u16(&w, MQ_PROP_TOPIC_ALIAS_MAXIMUM, 10);
+    mq_props_put_str(&w, MQ_PROP_ASSIGNED_CLIENT_ID, "cid", 3);
+    mq_props_put_byte(&w, MQ_PROP_MAXIMUM_QOS, 1);
+    assert_int_equal(w.len, 11);
+    uint8_t out[32];
+    int n = mq_codec_encode_connack5(out, sizeof(out), true, 0, props, w.len);
+    ASSERT_ENC(out, n, 0x20, 0x0e, 0x01, 0x00, 0x0b, 0x22, 0x00, 0x0a, 0x12, 0x00, 0x03, 'c',
+               'i', 'd', 0x24, 0x01);
+    mq_packet_t p;
+    assert_int_equal(dec(5, out, (size_t)n, &p), MQ_OK);
+    assert_true(p.u.connack.session_present);
+    assert_int_equal(p.props.topic_alias_maximum, 10);
+    assert_str(p.props.assigned_client_id, "cid");
+    assert_int_equal(p.props.maximum_qos, 1);
+    /* MQTT-3.2.2-6: a refusal has session present 0; empty property block. */
+    n = mq_codec_encode_connack5(out, sizeof(out), true, MQ_RC_NOT_AUTHORIZED, NULL, 0);
+    ASSERT_ENC(out, n, 0x20, 0x03, 0x00, 0x87, 0x00);
+    assert_int_equal(mq_codec_encode_connack5(out, 4, false, 0, NULL, 0), 5);
+    assert_int_equal(mq_codec_encode_connack5(out, sizeof(out), false, 0, NULL, 3), MQ_EINVAL);
+    /* CONNACK-only properties are refused elsewhere, and vice versa. */
+    assert_int_equal(DEC_RC(5, 0x20, 0x05, 0x00, 0x00, 0x02, 0x17, 0x01), MQ_EPROTO);
+    assert_int_equal(DEC_RC(5, 0x20, 0x05, 0x00, 0x00, 0x02, 0x24, 0x02), MQ_EPROTO);
+    assert_int_equal(DEC_RC(5, 0x40, 0x06, 0x00, 0x0a, 0x00, 0x02, 0x24, 0x01), MQ_EPROTO);
+}
+
+#define PUBLISH_5_PROPS                                                                 \
+    0x32, 0x19, 0x00, 0x03, 'a', '/', 'b', 0x00, 0x0a, 0x0f, 0x23, 0x00, 0x01, 0x0b, 0x05, \
+        0x0b, 0x80, 0x01, 0x26, 0x00, 0x01, 'x', 0x00, 0x01, 'y', 'h', 'i'
+
+static void test_publish_5_properties_vector(void **state)
+{
+    mq_packet_t p;
+    assert_int_equal(DEC(5, &p, PUBLISH_5_PROPS), MQ_OK);
+    assert_int_equal(p.props.topic_alias, 1);
+    assert_int_equal(p.props.n_subscription_ids, 2);
+    assert_int_equal(p.props.subscription_id, 5);
+    assert_int_equal(p.props.n_user_props, 1);
+    assert_str(p.u.publish.payload, "hi");
+    uint8_t out[64];
+    ASSERT_ENC(out, mq_codec_encode_publish(out, sizeof(out), 5, &p.u.publish), PUBLISH_5_PROPS);
+    /* Built with the writer: the same bytes. */
+    uint8_t props[32];
+    mq_props_writer_t w = {props, sizeof(props), 0};
+    mq_props_put_u16(&w, MQ_PROP_TOPIC_ALIAS, 1);
+    mq_props_put_varint(&w, MQ_PROP_SUBSCRIPTION_ID, 5);
+    mq_props_put_varint(&w, MQ_PROP_SUBSCRIPTION_ID, 128);
+    mq_props_put_pair(&w, "x", 1, "y", 1);
+    mq_publish_t pub = {0};
+    pub.qos = 1;
+    pub.packet_id = 10;
+    pub.topic = S("a/b");
+    pub.props.ptr = props;
+    pub.props.len = (uint32_t)w.len;
+    pub.payload = S("hi");
+    ASSERT_ENC(out, mq_codec_encode_publish(out, sizeof(out), 5, &pub), PUBLISH_5_PROPS);
+}
+
+static void test_publish_5_property_errors(void **state)
+{
+    /* MQTT 5 3.3.2.1: empty topic name without a Topic Alias. */
+    assert_int_equal(DEC_RC(5, 0x30, 0x03, 0x00, 0x00, 0x00), MQ_EPROTO);
+    assert_int_equal(DEC_RC(5, 0x30, 0x05, 0x00, 0x00, 0x02, 0x01, 0x01), MQ_EPROTO);
+    /* Topic alias 0 decodes (the broker answers it with 0x94, 3.3.2.3.4);
+     * an alias twice and a CONNECT property are protocol errors. */
+    assert_int_equal(DEC_RC(5, 0x30, 0x07, 0x00, 0x01, 'a', 0x03, 0x23, 0x00, 0x00), MQ_OK);
+    assert_int_equal(DEC_RC(5, 0x30, 0x0a, 0x00, 0x01, 'a', 0x06, 0x23, 0x00, 0x01, 0x23, 0x00,
+                            0x01),
+                     MQ_EPROTO);
+    assert_int_equal(DEC_RC(5, 0x30, 0x09, 0x00, 0x01, 'a', 0x05, 0x11, 0x00, 0x00, 0x00, 0x00),
+                     MQ_EPROTO);
+    /* Payload format 2; content type not UTF-8; cut property. */
+    assert_int_equal(DEC_RC(5, 0x30, 0x06, 0x00, 0x01, 'a', 0x02, 0x01, 0x02), MQ_EPROTO);
+    assert_int_equal(DEC_RC(5, 0x30, 0x08, 0x00, 0x01, 'a', 0x04, 0x03, 0x00, 0x01, 0xff),
+                     MQ_EUTF8);
+    assert_int_equal(DEC_RC(5, 0x30, 0x07, 0x00, 0x01, 'a', 0x03, 0x02, 0x00, 0x00),
+                     MQ_EMALFORMED);
+}
+
+static void test_acks_5_encode_long_and_short(void **state)
+{
+    uint8_t out[32];
+    mq_packet_t p;
+    /* MQTT 5 3.4.2.1: short form when reason 0 and no properties. */
+    int n = mq_codec_encode_ack5(out, sizeof(out), MQ_PKT_PUBACK, 10, 0, NULL, 0);
+    ASSERT_ENC(out, n, 0x40, 0x02, 0x00, 0x0a);
+    n = mq_codec_encode_ack5(out, sizeof(out), MQ_PKT_PUBREC, 10, MQ_RC_NO_MATCHING_SUBSCRIBERS,
+                             NULL, 0);
+    ASSERT_ENC(out, n, 0x50, 0x03, 0x00, 0x0a, 0x10);
+    assert_int_equal(dec(5, out, (size_t)n, &p), MQ_OK);
+    assert_int_equal(p.u.ack.reason, 0x10);
+    static const uint8_t rs[] = {0x1f, 0x00, 0x02, 'n', 'f'};
+    n = mq_codec_encode_ack5(out, sizeof(out), MQ_PKT_PUBREL, 10, MQ_RC_PACKET_ID_NOT_FOUND, rs,
+                             sizeof(rs));
+    ASSERT_ENC(out, n, 0x62, 0x09, 0x00, 0x0a, 0x92, 0x05, 0x1f, 0x00, 0x02, 'n', 'f');
+    assert_int_equal(dec(5, out, (size_t)n, &p), MQ_OK);
+    assert_int_equal(p.u.ack.reason, 0x92);
+    assert_str(p.props.reason_string, "nf");
+    static const uint8_t up[] = {0x26, 0x00, 0x01, 'k', 0x00, 0x00};
+    n = mq_codec_encode_ack5(out, sizeof(out), MQ_PKT_PUBCOMP, 0xffff, 0, up, sizeof(up));
+    ASSERT_ENC(out, n, 0x70, 0x0a, 0xff, 0xff, 0x00, 0x06, 0x26, 0x00, 0x01, 'k', 0x00, 0x00);
+    assert_int_equal(dec(5, out, (size_t)n, &p), MQ_OK);
+    assert_int_equal(p.props.n_user_props, 1);
+    /* Sizes, bad arguments. */
+    assert_int_equal(mq_codec_encode_ack5(out, 3, MQ_PKT_PUBACK, 1, 0, up, sizeof(up)), 12);
+    assert_int_equal(mq_codec_encode_ack5(out, sizeof(out), MQ_PKT_PUBACK, 0, 0, NULL, 0),
+                     MQ_EINVAL);
+    assert_int_equal(mq_codec_encode_ack5(out, sizeof(out), MQ_PKT_SUBACK, 1, 0, NULL, 0),
+                     MQ_EINVAL);
+    assert_int_equal(mq_codec_encode_ack5(out, sizeof(out), MQ_PKT_PUBACK, 1, 0, NULL, 2),
+                     MQ_EINVAL);
+    /* Properties an ack may not carry. */
+    assert_int_equal(DEC_RC(5, 0x40, 0x07, 0x00, 0x0a, 0x00, 0x03, 0x23, 0x00, 0x01), MQ_EPROTO);
+    assert_int_equal(DEC_RC(5, 0x62, 0x09, 0x00, 0x0a, 0x00, 0x05, 0x1f, 0x00, 0x01, 'a', 0x00),
+                     MQ_EMALFORMED); /* trailing byte after the block */
+    assert_int_equal(DEC_RC(5, 0x50, 0x0a, 0x00, 0x0a, 0x00, 0x06, 0x1f, 0x00, 0x01, 'a', 0x1f,
+                            0x00),
+                     MQ_EMALFORMED); /* second reason string cut */
+    assert_int_equal(DEC_RC(5, 0x50, 0x0c, 0x00, 0x0a, 0x00, 0x08, 0x1f, 0x00, 0x01, 'a', 0x1f,
+                            0x00, 0x01, 'b'),
+                     MQ_EPROTO); /* reason string twice */
+}
+
+static void test_suback_unsuback_5_encode(void **state)
+{
+    uint8_t out[32];
+    mq_packet_t p;
+    static const uint8_t rs[] = {0x1f, 0x00, 0x01, 'x'};
+    static const uint8_t codes[] = {0x00, 0x01, 0x02, 0x80, 0x8f, 0x9e};
+    int n = mq_codec_encode_reasons5(out, sizeof(out), MQ_PKT_SUBACK, 10, rs, sizeof(rs), codes,
+                                     sizeof(codes));
+    ASSERT_ENC(out, n, 0x90, 0x0d, 0x00, 0x0a, 0x04, 0x1f, 0x00, 0x01, 'x', 0x00, 0x01, 0x02,
+               0x80, 0x8f, 0x9e);
+    assert_int_equal(dec(5, out, (size_t)n, &p), MQ_OK);
+    assert_int_equal(p.u.sub.count, 6);
+    assert_str(p.props.reason_string, "x");
+    static const uint8_t ucodes[] = {0x00, 0x11};
+    n = mq_codec_encode_reasons5(out, sizeof(out), MQ_PKT_UNSUBACK, 10, NULL, 0, ucodes, 2);
+    ASSERT_ENC(out, n, 0xb0, 0x05, 0x00, 0x0a, 0x00, 0x00, 0x11);
+    assert_int_equal(dec(5, out, (size_t)n, &p), MQ_OK);
+    assert_int_equal(p.u.sub.count, 2);
+    assert_int_equal(mq_codec_encode_reasons5(out, 4, MQ_PKT_UNSUBACK, 10, NULL, 0, ucodes, 2),
+                     7);
+    assert_int_equal(mq_codec_encode_reasons5(out, sizeof(out), MQ_PKT_PUBACK, 10, NULL, 0,
+                                              ucodes, 2),
+                     MQ_EINVAL);
+    assert_int_equal(mq_codec_encode_reasons5(out, sizeof(out), MQ_PKT_SUBACK, 10, NULL, 0,
+                                              ucodes, 0),
+                     MQ_EINVAL);
+    assert_int_equal(mq_codec_encode_reasons5(out, sizeof(out), MQ_PKT_SUBACK, 0, NULL, 0,
+                                              ucodes, 1),
+                     MQ_EINVAL);
+    /* A subscription identifier belongs to SUBSCRIBE, not SUBACK. */
+    assert_int_equal(DEC_RC(5, 0x90, 0x06, 0x00, 0x0a, 0x02, 0x0b, 0x01, 0x00), MQ_EPROTO);
+    /* UNSUBSCRIBE carries user properties only (MQTT 5 3.10.2.1). */
+    assert_int_equal(DEC_RC(5, 0xa2, 0x0a, 0x00, 0x0a, 0x04, 0x1f, 0x00, 0x01, 'r', 0x00, 0x01,
+                            'a'),
+                     MQ_EPROTO);
+    assert_int_equal(DEC(5, &p, 0xa2, 0x0c, 0x00, 0x0a, 0x06, 0x26, 0x00, 0x00, 0x00, 0x01, 'v',
+                         0x00, 0x01, 'a'),
+                     MQ_OK);
+    assert_int_equal(p.props.n_user_props, 1);
+}
+
+static void test_disconnect_auth_5_encode(void **state)
+{
+    uint8_t out[32];
+    mq_packet_t p;
+    /* MQTT 5 3.14.2.1: remaining length 0 for a normal disconnection. */
+    int n = mq_codec_encode_disconnect5(out, sizeof(out), MQ_PKT_DISCONNECT, 0, NULL, 0);
+    ASSERT_ENC(out, n, 0xe0, 0x00);
+    n = mq_codec_encode_disconnect5(out, sizeof(out), MQ_PKT_DISCONNECT,
+                                    MQ_RC_SESSION_TAKEN_OVER, NULL, 0);
+    ASSERT_ENC(out, n, 0xe0, 0x01, 0x8e);
+    static const uint8_t se[] = {0x11, 0x00, 0x00, 0x00, 0x00};
+    n = mq_codec_encode_disconnect5(out, sizeof(out), MQ_PKT_DISCONNECT,
+                                    MQ_RC_DISCONNECT_WITH_WILL, se, sizeof(se));
+    ASSERT_ENC(out, n, 0xe0, 0x07, 0x04, 0x05, 0x11, 0x00, 0x00, 0x00, 0x00);
+    assert_int_equal(dec(5, out, (size_t)n, &p), MQ_OK);
+    assert_true(mq_props_has(&p.props, MQ_PROP_SESSION_EXPIRY));
+    static const uint8_t sr[] = {0x1c, 0x00, 0x01, 'h'};
+    n = mq_codec_encode_disconnect5(out, sizeof(out), MQ_PKT_DISCONNECT,
+                                    MQ_RC_USE_ANOTHER_SERVER, sr, sizeof(sr));
+    ASSERT_ENC(out, n, 0xe0, 0x06, 0x9c, 0x04, 0x1c, 0x00, 0x01, 'h');
+    assert_int_equal(dec(5, out, (size_t)n, &p), MQ_OK);
+    assert_str(p.props.server_reference, "h");
+    /* AUTH (3.15.2.1): both fields or neither. */
+    n = mq_codec_encode_disconnect5(out, sizeof(out), MQ_PKT_AUTH, 0, NULL, 0);
+    ASSERT_ENC(out, n, 0xf0, 0x00);
+    n = mq_codec_encode_disconnect5(out, sizeof(out), MQ_PKT_AUTH, MQ_RC_CONTINUE_AUTH, NULL, 0);
+    ASSERT_ENC(out, n, 0xf0, 0x02, 0x18, 0x00);
+    static const uint8_t am[] = {0x15, 0x00, 0x01, 'm', 0x16, 0x00, 0x01, 0x07};
+    n = mq_codec_encode_disconnect5(out, sizeof(out), MQ_PKT_AUTH, MQ_RC_CONTINUE_AUTH, am,
+                                    sizeof(am));
+    ASSERT_ENC(out, n, 0xf0, 0x0a, 0x18, 0x08, 0x15, 0x00, 0x01, 'm', 0x16, 0x00, 0x01, 0x07);
+    assert_int_equal(dec(5, out, (size_t)n, &p), MQ_OK);
+    assert_str(p.props.auth_method, "m");
+    assert_int_equal(p.u.disconnect.reason, 0x18);
+    n = mq_codec_encode_disconnect5(out, sizeof(out), MQ_PKT_AUTH, 0, am, sizeof(am));
+    ASSERT_ENC(out, n, 0xf0, 0x0a, 0x00, 0x08, 0x15, 0x00, 0x01, 'm', 0x16, 0x00, 0x01, 0x07);
+    assert_int_equal(mq_codec_encode_disconnect5(out, 2, MQ_PKT_AUTH, 0, am, sizeof(am)), 12);
+    assert_int_equal(mq_codec_encode_disconnect5(out, sizeof(out), MQ_PKT_PUBACK, 0, NULL, 0),
+                     MQ_EINVAL);
+    /* AUTH with a reason code but no property length is malformed. */
+    assert_int_equal(DEC_RC(5, 0xf0, 0x01, 0x18), MQ_EMALFORMED);
+    /* Properties out of place. */
+    assert_int_equal(DEC_RC(5, 0xf0, 0x07, 0x18, 0x05, 0x11, 0x00, 0x00, 0x00, 0x00), MQ_EPROTO);
+    assert_int_equal(DEC_RC(5, 0xe0, 0x06, 0x00, 0x04, 0x15, 0x00, 0x01, 'm'), MQ_EPROTO);
+}
+
+/* ---- shared subscriptions (MQTT 5 section 4.8.2) -------------------------- */
+
+/* SUBSCRIBE with one filter at the given level. */
+static int sub1_rc(uint8_t level, const char *filter, uint8_t options)
+{
+    uint8_t b[300];
+    size_t fl = strlen(filter), n = 0;
+    b[n++] = 0x82;
+    b[n++] = (uint8_t)(2 + (level == 5) + 2 + fl + 1);
+    b[n++] = 0x00;
+    b[n++] = 0x0a;
+    if (level == 5)
+        b[n++] = 0x00;
+    b[n++] = 0x00;
+    b[n++] = (uint8_t)fl;
+    memcpy(b + n, filter, fl);
+    n += fl;
+    b[n++] = options;
+    return dec_rc(level, b, n);
+}
+
+static int unsub1_rc(uint8_t level, const char *filter)
+{
+    uint8_t b[300];
+    size_t fl = strlen(filter), n = 0;
+    b[n++] = 0xa2;
+    b[n++] = (uint8_t)(2 + (level == 5) + 2 + fl);
+    b[n++] = 0x00;
+    b[n++] = 0x0a;
+    if (level == 5)
+        b[n++] = 0x00;
+    b[n++] = 0x00;
+    b[n++] = (uint8_t)fl;
+    memcpy(b + n, filter, fl);
+    n += fl;
+    return dec_rc(level, b, n);
+}
+
+static void test_MQTT_4_8_2_1_shared_filter_share_name(void **state)
+{
+    for (uint8_t level = 4; level <= 5; level++) {
+        assert_int_equal(sub1_rc(level, "$share/g/a/b", 1), MQ_OK);
+        assert_int_equal(sub1_rc(level, "$share/g/#", 1), MQ_OK);
+        assert_int_equal(sub1_rc(level, "$share/group-1/+/x", 0), MQ_OK);
+        assert_int_equal(sub1_rc(level, "$share/g/$SYS/x", 0), MQ_OK);
+        assert_int_equal(sub1_rc(level, "$share//a", 1), MQ_ETOPIC);
+        assert_int_equal(sub1_rc(level, "$share/", 1), MQ_ETOPIC);
+        assert_int_equal(unsub1_rc(level, "$share//a"), MQ_ETOPIC);
+        assert_int_equal(unsub1_rc(level, "$share/g/a"), MQ_OK);
+        /* Not shared subscriptions at all. */
+        assert_int_equal(sub1_rc(level, "$share", 1), MQ_OK);
+        assert_int_equal(sub1_rc(level, "$shared/g/a", 1), MQ_OK);
+        assert_int_equal(sub1_rc(level, "$SHARE/g", 1), MQ_OK);
+    }
+    assert_int_equal(sub1_rc(3, "$share/g/a", 1), MQ_OK);
+    assert_int_equal(sub1_rc(3, "$share//a", 1), MQ_ETOPIC);
+}
+
+static void test_MQTT_4_8_2_2_shared_filter_structure(void **state)
+{
+    for (uint8_t level = 3; level <= 5; level++) {
+        assert_int_equal(sub1_rc(level, "$share/+/a", 0), MQ_ETOPIC);
+        assert_int_equal(sub1_rc(level, "$share/#", 0), MQ_ETOPIC);
+        assert_int_equal(sub1_rc(level, "$share/g+/a", 0), MQ_ETOPIC);
+        assert_int_equal(sub1_rc(level, "$share/g", 0), MQ_ETOPIC);  /* no filter */
+        assert_int_equal(sub1_rc(level, "$share/g/", 0), MQ_ETOPIC); /* empty filter */
+        assert_int_equal(sub1_rc(level, "$share/g/a#", 0), MQ_ETOPIC);
+        assert_int_equal(unsub1_rc(level, "$share/g"), MQ_ETOPIC);
+    }
+}
+
+static void test_MQTT_3_8_3_4_no_local_on_shared_subscription(void **state)
+{
+    assert_int_equal(sub1_rc(5, "$share/g/a", 0x04), MQ_EPROTO);
+    assert_int_equal(sub1_rc(5, "$share/g/a", 0x05 | 0x08 | 0x20), MQ_EPROTO);
+    assert_int_equal(sub1_rc(5, "$share/g/a", 0x01 | 0x08 | 0x20), MQ_OK);
+    assert_int_equal(sub1_rc(5, "a", 0x04), MQ_OK);
+}
+
+static void test_topic_shared_split(void **state)
+{
+    mq_str_t g, f;
+    assert_true(mq_topic_shared_split(U("$share/grp/a/+/#"), &g, &f));
+    assert_str(g, "grp");
+    assert_str(f, "a/+/#");
+    assert_true(mq_topic_shared_split(U("$share/g/$SYS/#"), &g, &f));
+    assert_str(g, "g");
+    assert_str(f, "$SYS/#");
+    assert_true(mq_topic_shared_split(U("$share/\xc3\xa9/x"), NULL, &f));
+    assert_str(f, "x");
+    static const char *const no[] = {"a/b", "$share", "$sharegroup/a", "$share/", "$share//a",
+                                     "$share/g", "$share/g/", "$share/+/a", "$share/#",
+                                     "$share/g/a#", "$share/g/+x", "$share/\xc0\x80/a", ""};
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+        const uint8_t *s = (const uint8_t *)no[i];
+        g.ptr = s;
+        g.len = 99;
+        assert_false(mq_topic_shared_split(s, strlen(no[i]), &g, &f));
+        assert_null(g.ptr);
+        assert_int_equal(g.len, 0);
+        assert_ptr_equal(f.ptr, s);
+        assert_int_equal(f.len, strlen(no[i]));
+    }
+    assert_false(mq_topic_shared_split(NULL, 0, NULL, NULL));
+}
+
+/* ---- MQTT 3.1 DUP on PUBREL, SUBSCRIBE, UNSUBSCRIBE ------------------------ */
+
+static void test_mqtt31_dup_on_qos1_control_packets(void **state)
+{
+    /* MQTT 3.1 sections 3.6, 3.8, 3.10: QoS 1 in the header, DUP set on a
+     * re-send; RETAIN unused. */
+    assert_int_equal(DEC_RC(3, 0x6a, 0x02, 0x00, 0x0a), MQ_OK);
+    assert_int_equal(DEC_RC(3, 0x62, 0x02, 0x00, 0x0a), MQ_OK);
+    assert_int_equal(DEC_RC(3, 0x8a, 0x06, 0x00, 0x0a, 0x00, 0x01, 'a', 0x01), MQ_OK);
+    assert_int_equal(DEC_RC(3, 0xaa, 0x05, 0x00, 0x0a, 0x00, 0x01, 'a'), MQ_OK);
+    static const uint8_t bad31[] = {0x0, 0x1, 0x3, 0x4, 0x8, 0x9, 0xb, 0xc, 0xe};
+    for (size_t i = 0; i < sizeof(bad31); i++) {
+        uint8_t b[4] = {(uint8_t)(0x60 | bad31[i]), 0x02, 0x00, 0x0a};
+        assert_int_equal(dec_rc(3, b, 4), MQ_EMALFORMED);
+    }
+    /* MQTT-2.2.2-2 stays strict for 3.1.1 and 5 (MQTT-3.6.1-1, -3.8.1-1,
+     * -3.10.1-1), and for the other packets in 3.1. */
+    for (uint8_t level = 4; level <= 5; level++) {
+        assert_int_equal(DEC_RC(level, 0x6a, 0x02, 0x00, 0x0a), MQ_EMALFORMED);
+        assert_int_equal(DEC_RC(level, 0xaa, 0x05, 0x00, 0x0a, 0x00, 0x01, 'a'), MQ_EMALFORMED);
+    }
+    assert_int_equal(DEC_RC(4, 0x8a, 0x06, 0x00, 0x0a, 0x00, 0x01, 'a', 0x01), MQ_EMALFORMED);
+    assert_int_equal(DEC_RC(3, 0x48, 0x02, 0x00, 0x0a), MQ_EMALFORMED);
+    assert_int_equal(DEC_RC(3, 0x58, 0x02, 0x00, 0x0a), MQ_EMALFORMED);
+    assert_int_equal(DEC_RC(3, 0x98, 0x03, 0x00, 0x0a, 0x00), MQ_EMALFORMED);
+}
+
 /* ---- round trips -------------------------------------------------------- */
 
 static void roundtrip_publish(uint8_t level, const mq_publish_t *in)
@@ -1239,7 +1756,6 @@ static void test_roundtrip_subscribe_many(void **state)
 
 /* ---- UTF-8 and topics (MQTT-1.5.3-x, MQTT-4.7.x) ------------------------- */
 
-#define U(s) (const uint8_t *)(s), sizeof(s) - 1
 
 static void test_utf8_valid_edges(void **state)
 {
@@ -1473,6 +1989,21 @@ int main(void)
         T(test_empty_packets),
         T(test_disconnect_auth_5),
         T(test_decode_type0),
+        T(test_connect_5_properties_vector),
+        T(test_connect_5_property_errors),
+        T(test_connect_5_auth_data_without_method),
+        T(test_props_zero_before_v5),
+        T(test_connack_5_encode_and_decode),
+        T(test_publish_5_properties_vector),
+        T(test_publish_5_property_errors),
+        T(test_acks_5_encode_long_and_short),
+        T(test_suback_unsuback_5_encode),
+        T(test_disconnect_auth_5_encode),
+        T(test_MQTT_4_8_2_1_shared_filter_share_name),
+        T(test_MQTT_4_8_2_2_shared_filter_structure),
+        T(test_MQTT_3_8_3_4_no_local_on_shared_subscription),
+        T(test_topic_shared_split),
+        T(test_mqtt31_dup_on_qos1_control_packets),
         T(test_roundtrip_publish),
         T(test_roundtrip_connect),
         T(test_roundtrip_subscribe_many),

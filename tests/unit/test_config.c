@@ -133,6 +133,15 @@ static void test_hash_after_a_directive_is_not_a_comment(void **state)
     expect_error("max_keepalive 10 # seconds\n", 1, "too many arguments");
 }
 
+static void test_max_topic_alias(void **state)
+{
+    expect_ok("max_topic_alias 3\n");
+    assert_int_equal(g_cfg.broker.max_topic_alias, 3);
+    expect_ok("max_topic_alias 0\n"); /* MQTT 5 clients may not use aliases */
+    assert_int_equal(g_cfg.broker.max_topic_alias, 0);
+    expect_error("max_topic_alias 65536\n", 1, "65535");
+}
+
 static void test_later_value_wins(void **state)
 {
     expect_ok("max_keepalive 10\nmax_keepalive 20\n");
@@ -599,6 +608,7 @@ int main(void)
         cmocka_unit_test(test_empty_text_is_valid),
         cmocka_unit_test(test_comments_blank_lines_and_whitespace),
         cmocka_unit_test(test_hash_after_a_directive_is_not_a_comment),
+        cmocka_unit_test(test_max_topic_alias),
         cmocka_unit_test(test_later_value_wins),
         cmocka_unit_test(test_parse_adds_to_existing_config),
         cmocka_unit_test(test_null_diag_still_returns_error),
