@@ -62,6 +62,12 @@ typedef int (*mq_auth_fn)(void *ctx, const mq_connect_t *connect);
 typedef int (*mq_enhanced_auth_fn)(void *ctx, mq_str_t method, mq_str_t data, uint8_t *out,
                                    size_t *out_len);
 
+/* How a shared subscription group picks the member for each message. */
+enum mq_share_strategy {
+    MQ_SHARE_ROUND_ROBIN = 0, /* the next online member in turn (default) */
+    MQ_SHARE_RANDOM = 1       /* a random online member */
+};
+
 typedef struct mq_broker_config {
     uint32_t max_connections;       /* 0 = unlimited */
     uint32_t max_packet_size;       /* bytes, whole packet; 0 = 268435460 */
@@ -82,6 +88,7 @@ typedef struct mq_broker_config {
     uint32_t connect_timeout;       /* seconds from accept to CONNECT; 0 = no limit (default 10) */
     uint32_t close_timeout;         /* seconds a closing connection may take to drain its
                                        output before it is dropped (default 5) */
+    uint8_t shared_strategy;        /* enum mq_share_strategy */
     uint16_t max_topic_alias;       /* MQTT 5 Topic Alias Maximum accepted from clients
                                        (Mosquitto's max_topic_alias; default 10) */
     const char *response_information; /* MQTT 5 Response Information sent when a client

@@ -35,6 +35,9 @@ typedef struct mq_config {
     mq_listener_config_t listeners[MQ_CONFIG_MAX_LISTENERS];
     size_t n_listeners;
     bool verbose;            /* log_type all / -v */
+    /* response_information TEXT (MQTT 5); broker.response_information
+     * points here once set, so keep this struct alive with the broker. */
+    char response_information[256];
 } mq_config_t;
 
 /* Called once per problem found. is_error false means a warning. */

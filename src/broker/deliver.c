@@ -301,7 +301,12 @@ uint32_t mq__route(mq_broker_t *b, mq_msg_t *msg, const mq_session_t *from)
     /* Shared subscriptions: one member per group (MQTT 5 4.8.2). A member
      * may also get the message through its own non-shared subscription. */
     for (uint32_t i = 0; i < b->nshared; i++) {
-        mq_share_member_t *m = mq_share_pick(b->shared[i], mq__online);
+        uint32_t rnd = 0;
+        if (b->cfg.shared_strategy == MQ_SHARE_RANDOM)
+            b->plat.random(b->plat.random_ctx, (uint8_t *)&rnd, sizeof(rnd));
+        mq_share_member_t *m = mq_share_pick(b->shared[i], mq__online,
+                                             b->cfg.shared_strategy == MQ_SHARE_RANDOM ? &rnd
+                                                                                      : NULL);
         if (!m)
             continue;
         if ((m->opts.flags & 0x04) && m->s == from)

@@ -107,12 +107,25 @@ bool mq_share_leave(mq_share_t *g, const mq_session_t *s)
     return false;
 }
 
-mq_share_member_t *mq_share_pick(mq_share_t *g, bool (*online)(const mq_session_t *s))
+mq_share_member_t *mq_share_pick(mq_share_t *g, bool (*online)(const mq_session_t *s),
+                                 const uint32_t *rnd)
 {
     if (g->n == 0)
         return NULL;
     if (g->rr >= g->n)
         g->rr = 0;
+    if (rnd) {
+        uint32_t up = 0;
+        for (uint32_t i = 0; i < g->n; i++)
+            up += online(g->members[i].s);
+        if (up) {
+            uint32_t k = *rnd % up;
+            for (uint32_t i = 0; i < g->n; i++) {
+                if (online(g->members[i].s) && k-- == 0)
+                    return &g->members[i];
+            }
+        }
+    }
     for (uint32_t k = 0; k < g->n; k++) {
         uint32_t i = (g->rr + k) % g->n;
         if (online(g->members[i].s)) {

@@ -3,8 +3,9 @@
  *
  * A group is one subscriber in the subscription tree (under {filter}); its
  * members are sessions. Each matching message goes to one member, chosen
- * round robin among the members whose connection is up, or, when none is,
- * round robin among all (an offline persistent member queues it).
+ * round robin (or at random) among the members whose connection is up, or,
+ * when none is, round robin among all (an offline persistent member queues
+ * it).
  * Owns: the groups and their member arrays. Sessions are borrowed: a session
  * leaves its groups (through its subscription records) before it is freed.
  * No system calls.
@@ -60,7 +61,10 @@ int mq_share_join(mq_share_set_t *set, mq_share_t *g, mq_session_t *s, const mq_
 bool mq_share_leave(mq_share_t *g, const mq_session_t *s);
 
 /* The member that gets the next message (NULL for an empty group).
- * online(s) tells whether a member's connection is up. */
-mq_share_member_t *mq_share_pick(mq_share_t *g, bool (*online)(const mq_session_t *s));
+ * online(s) tells whether a member's connection is up. With a non-NULL
+ * random value rnd, the member is a random online one (MQ_SHARE_RANDOM);
+ * otherwise the next online one in turn. */
+mq_share_member_t *mq_share_pick(mq_share_t *g, bool (*online)(const mq_session_t *s),
+                                 const uint32_t *rnd);
 
 #endif

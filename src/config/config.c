@@ -433,6 +433,38 @@ static void mq__dir_log_type(mq__parser_t *p, const mq__directive_t *d, const mq
     mq__report(p, true, "%s: unknown log type '%.*s'", d->name, MQ__Q(t));
 }
 
+static void mq__dir_shared_strategy(mq__parser_t *p, const mq__directive_t *d,
+                                    const mq__tok_t *args, size_t nargs)
+{
+    if (mq__tok_is(args[0], "round_robin"))
+        p->cfg->broker.shared_strategy = MQ_SHARE_ROUND_ROBIN;
+    else if (mq__tok_is(args[0], "random"))
+        p->cfg->broker.shared_strategy = MQ_SHARE_RANDOM;
+    else
+        mq__report(p, true, "%s: '%.*s' is not round_robin or random", d->name, MQ__Q(args[0]));
+}
+
+static void mq__dir_response_information(mq__parser_t *p, const mq__directive_t *d,
+                                         const mq__tok_t *args, size_t nargs)
+{
+    /* The text is the rest of the line: one or more words. */
+    const char *start = args[0].p;
+    const char *end = args[nargs - 1].p + args[nargs - 1].len;
+    size_t n = (size_t)(end - start);
+    if (n >= sizeof(p->cfg->response_information)) {
+        mq__report(p, true, "%s: longer than %zu bytes", d->name,
+                   sizeof(p->cfg->response_information) - 1);
+        return;
+    }
+    if (!mq_utf8_valid((const uint8_t *)start, n)) {
+        mq__report(p, true, "%s: not valid UTF-8", d->name);
+        return;
+    }
+    memcpy(p->cfg->response_information, start, n);
+    p->cfg->response_information[n] = '\0';
+    p->cfg->broker.response_information = p->cfg->response_information;
+}
+
 /* ---- the tables -------------------------------------------------------- */
 
 #define MQ__FIELD(f) offsetof(mq_config_t, f), (uint8_t)sizeof(((mq_config_t *)0)->f)
@@ -467,6 +499,8 @@ static const mq__directive_t mq__directives[] = {
     MQ__UINT("max_subscriptions_per_client", broker.max_subscriptions_per_client, 0,
              UINT32_MAX),
     MQ__UINT("max_topic_nodes", broker.max_topic_nodes, 0, UINT32_MAX),
+    MQ__CUSTOM("shared_subscription_strategy", 1, 1, mq__dir_shared_strategy),
+    MQ__CUSTOM("response_information", 1, MQ__MAX_TOKENS - 1, mq__dir_response_information),
 };
 
 /* Mosquitto directives (2.0) that musqratt does not implement yet. */

@@ -91,6 +91,20 @@ class ConnackTest(BrokerTestCaseV5):
         self.assert_broker_alive()
 
 
+class ResponseInformationTest(BrokerTestCaseV5):
+    broker_options = {"response_information": "replies/"}
+
+    @musqratt_specific("response_information is musqratt's own directive")
+    def test_response_information_sent_when_requested_MQTT_3_2_2_3_15(self):
+        c = self.connected5(props={P_REQUEST_RESPONSE_INFO: 1})
+        self.assertEqual(c.connack.props.get(P_RESPONSE_INFO), "replies/")
+
+    @musqratt_specific("response_information is musqratt's own directive")
+    def test_response_information_not_sent_unrequested_MQTT_3_1_2_28(self):
+        c = self.connected5()
+        self.assertNotIn(P_RESPONSE_INFO, c.connack.props.ids())
+
+
 class ConfiguredConnackTest(BrokerTestCaseV5):
     broker_options = {"max_inflight_messages": 7, "max_packet_size": 2000,
                       "max_keepalive": 30, "max_topic_alias": 3}

@@ -142,6 +142,23 @@ static void test_max_topic_alias(void **state)
     expect_error("max_topic_alias 65536\n", 1, "65535");
 }
 
+static void test_shared_subscription_strategy(void **state)
+{
+    expect_ok("shared_subscription_strategy random\n");
+    assert_int_equal(g_cfg.broker.shared_strategy, MQ_SHARE_RANDOM);
+    expect_ok("shared_subscription_strategy round_robin\n");
+    assert_int_equal(g_cfg.broker.shared_strategy, MQ_SHARE_ROUND_ROBIN);
+    expect_error("shared_subscription_strategy fastest\n", 1, "round_robin or random");
+}
+
+static void test_response_information(void **state)
+{
+    expect_ok("response_information replies/ for  you\n");
+    assert_string_equal(g_cfg.response_information, "replies/ for  you");
+    assert_ptr_equal(g_cfg.broker.response_information, g_cfg.response_information);
+    expect_error("response_information\n", 1, "missing argument");
+}
+
 static void test_later_value_wins(void **state)
 {
     expect_ok("max_keepalive 10\nmax_keepalive 20\n");
@@ -609,6 +626,8 @@ int main(void)
         cmocka_unit_test(test_comments_blank_lines_and_whitespace),
         cmocka_unit_test(test_hash_after_a_directive_is_not_a_comment),
         cmocka_unit_test(test_max_topic_alias),
+        cmocka_unit_test(test_shared_subscription_strategy),
+        cmocka_unit_test(test_response_information),
         cmocka_unit_test(test_later_value_wins),
         cmocka_unit_test(test_parse_adds_to_existing_config),
         cmocka_unit_test(test_null_diag_still_returns_error),
