@@ -234,6 +234,109 @@ static void teardown_broker(mq_broker_t *b)
     assert_int_equal(g_live, 0); /* every byte returned */
 }
 
+
+/* ---- MQTT 5 builders --------------------------------------------------- */
+
+static void put32(buf_t *x, uint32_t v)
+{
+    put16(x, (uint16_t)(v >> 16));
+    put16(x, (uint16_t)v);
+}
+
+/* CONNECT v5: session expiry, receive maximum (0 = absent), a will with a
+ * delay (will_topic NULL = none). */
+static buf_t *connect5_pkt(const char *id, bool clean, uint32_t expiry, uint16_t recv_max,
+                           const char *will_topic, uint32_t will_delay)
+{
+    static buf_t body;
+    body.n = 0;
+    putstr(&body, "MQTT");
+    put8(&body, 5);
+    put8(&body, (uint8_t)((clean ? 0x02 : 0) | (will_topic ? 0x04 : 0)));
+    put16(&body, 0);
+    put8(&body, (uint8_t)(5 + (recv_max ? 3 : 0)));
+    put8(&body, 0x11);
+    put32(&body, expiry);
+    if (recv_max) {
+        put8(&body, 0x21);
+        put16(&body, recv_max);
+    }
+    putstr(&body, id);
+    if (will_topic) {
+        put8(&body, 5);
+        put8(&body, 0x18);
+        put32(&body, will_delay);
+        putstr(&body, will_topic);
+        putstr(&body, "bye");
+    }
+    return packet(0x10, &body);
+}
+
+/* PUBLISH v5 with an optional Message Expiry Interval (0 = none). */
+static buf_t *publish5_pkt(const char *topic, const char *payload, uint8_t qos, uint16_t pid,
+                           uint32_t expiry)
+{
+    static buf_t body;
+    body.n = 0;
+    putstr(&body, topic);
+    if (qos)
+        put16(&body, pid);
+    if (expiry) {
+        put8(&body, 5);
+        put8(&body, 0x02);
+        put32(&body, expiry);
+    } else {
+        put8(&body, 0);
+    }
+    memcpy(body.b + body.n, payload, strlen(payload));
+    body.n += strlen(payload);
+    return packet((uint8_t)(0x30 | (qos << 1)), &body);
+}
+
+static buf_t *subscribe5_pkt(uint16_t pid, const char *filter, uint8_t options)
+{
+    static buf_t body;
+    body.n = 0;
+    put16(&body, pid);
+    put8(&body, 0); /* no properties */
+    putstr(&body, filter);
+    put8(&body, options);
+    return packet(0x82, &body);
+}
+
+/* Decodes the packets in bytes at MQTT 5. */
+static size_t parse5(const buf_t *bytes, mq_packet_t *pkts, size_t max)
+{
+    size_t off = 0, n = 0;
+    while (off < bytes->n) {
+        mq_fixed_header_t fh;
+        assert_int_equal(mq_codec_fixed_header(bytes->b + off, bytes->n - off, 0, &fh), MQ_OK);
+        assert_true(n < max);
+        assert_int_equal(mq_codec_decode(&fh, bytes->b + off + fh.header_len, 5, &pkts[n]), MQ_OK);
+        n++;
+        off += fh.header_len + fh.remaining;
+    }
+    return n;
+}
+
+static mq_conn_t *client5(mq_broker_t *b, buf_t *connect, mq_time_t now, bool *sp)
+{
+    mq_conn_t *c = mq_broker_conn_open(b, NULL, now);
+    assert_non_null(c);
+    assert_int_equal(mq_broker_conn_input(b, c, connect->b, connect->n, now), MQ_OK);
+    mq_packet_t p[16];
+    buf_t *out = drain(b, c);
+    assert_true(parse5(out, p, 16) >= 1);
+    assert_int_equal(p[0].fh.type, MQ_PKT_CONNACK);
+    assert_int_equal(p[0].u.connack.rc, 0);
+    if (sp)
+        *sp = p[0].u.connack.session_present;
+    size_t first = p[0].fh.header_len + p[0].fh.remaining;
+    g_rest.n = out->n - first;
+    memcpy(g_rest.b, out->b + first, g_rest.n);
+    return c;
+}
+
 /* ---- tests ------------------------------------------------------------- */
 
 static void test_connect_connack(void **state)
@@ -607,6 +710,115 @@ static void test_memory_limit_never_exceeded(void **state)
     teardown_broker(b);
 }
 
+
+static void test_v5_will_delay_published_after_delay(void **state)
+{
+    (void)state;
+    mq_broker_t *b = new_broker(NULL);
+    mq_conn_t *s = client(b, "s", true, NULL);
+    subscribe(b, s, "w/#", 0);
+    mq_conn_t *w = client5(b, connect5_pkt("w5", false, 100, 0, "w/x", 10), 0, NULL);
+    mq_broker_conn_lost(b, w, 1000);                 /* abnormal close */
+    assert_int_equal(drain(b, s)->n, 0);             /* not yet: the delay runs */
+    mq_broker_tick(b, 10999);
+    assert_int_equal(drain(b, s)->n, 0);
+    mq_broker_tick(b, 11000);                        /* MQTT 5 3.1.3.2.2 */
+    mq_packet_t pk[2];
+    assert_int_equal(parse(drain(b, s), pk, 2), 1);
+    assert_memory_equal(pk[0].u.publish.payload.ptr, "bye", 3);
+    mq_broker_conn_lost(b, s, 11000);
+    teardown_broker(b);
+}
+
+static void test_v5_will_delay_cancelled_by_reconnect(void **state)
+{
+    (void)state;
+    mq_broker_t *b = new_broker(NULL);
+    mq_conn_t *s = client(b, "s", true, NULL);
+    subscribe(b, s, "w/#", 0);
+    mq_conn_t *w = client5(b, connect5_pkt("w5", false, 100, 0, "w/x", 10), 0, NULL);
+    mq_broker_conn_lost(b, w, 1000);
+    bool sp = false;
+    w = client5(b, connect5_pkt("w5", false, 100, 0, NULL, 0), 5000, &sp);
+    assert_true(sp);
+    mq_broker_tick(b, 20000);                        /* MQTT-3.1.3-9: no will */
+    assert_int_equal(drain(b, s)->n, 0);
+    mq_broker_conn_lost(b, w, 20000);
+    mq_broker_conn_lost(b, s, 20000);
+    teardown_broker(b);
+}
+
+static void test_v5_will_at_session_end_before_delay(void **state)
+{
+    (void)state;
+    mq_broker_t *b = new_broker(NULL);
+    mq_conn_t *s = client(b, "s", true, NULL);
+    subscribe(b, s, "w/#", 0);
+    /* Session expires after 2 s, will delay 60 s: the will goes at 2 s. */
+    mq_conn_t *w = client5(b, connect5_pkt("w5", false, 2, 0, "w/x", 60), 0, NULL);
+    mq_broker_conn_lost(b, w, 0);
+    mq_broker_tick(b, 1999);
+    assert_int_equal(drain(b, s)->n, 0);
+    mq_broker_tick(b, 2000);
+    mq_packet_t pk[2];
+    assert_int_equal(parse(drain(b, s), pk, 2), 1);
+    mq_broker_stats_t st;
+    mq_broker_stats(b, &st);
+    assert_int_equal(st.sessions, 1); /* only s is left */
+    mq_broker_conn_lost(b, s, 2000);
+    teardown_broker(b);
+}
+
+static void test_v5_message_expiry_while_queued(void **state)
+{
+    (void)state;
+    mq_broker_t *b = new_broker(NULL);
+    mq_conn_t *s = client5(b, connect5_pkt("q5", false, 100, 0, NULL, 0), 0, NULL);
+    assert_int_equal(mq_broker_conn_input(b, s, subscribe5_pkt(1, "e/#", 1)->b,
+                                          subscribe5_pkt(1, "e/#", 1)->n, 0),
+                     MQ_OK);
+    drain(b, s);
+    mq_broker_conn_lost(b, s, 0);
+    mq_conn_t *p = client5(b, connect5_pkt("p5", true, 0, 0, NULL, 0), 0, NULL);
+    buf_t m1 = *publish5_pkt("e/short", "gone", 1, 1, 2);
+    buf_t m2 = *publish5_pkt("e/long", "kept", 1, 2, 60);
+    assert_int_equal(mq_broker_conn_input(b, p, m1.b, m1.n, 0), MQ_OK);
+    assert_int_equal(mq_broker_conn_input(b, p, m2.b, m2.n, 0), MQ_OK);
+    bool sp = false;
+    s = client5(b, connect5_pkt("q5", false, 100, 0, NULL, 0), 3000, &sp);
+    assert_true(sp);
+    /* MQTT-3.3.2-5: the expired one is not delivered; the other carries
+     * what is left of its interval (MQTT-3.3.2-6). */
+    mq_packet_t pk[4];
+    assert_int_equal(parse5(&g_rest, pk, 4), 1);
+    assert_memory_equal(pk[0].u.publish.payload.ptr, "kept", 4);
+    assert_true(mq_props_has(&pk[0].props, MQ_PROP_MESSAGE_EXPIRY));
+    assert_int_equal(pk[0].props.message_expiry, 57);
+    mq_broker_conn_lost(b, s, 3000);
+    mq_broker_conn_lost(b, p, 3000);
+    teardown_broker(b);
+}
+
+static void test_v5_receive_maximum_of_the_client(void **state)
+{
+    (void)state;
+    mq_broker_t *b = new_broker(NULL);
+    mq_conn_t *s = client5(b, connect5_pkt("r5", true, 0, 2, NULL, 0), 0, NULL);
+    assert_int_equal(mq_broker_conn_input(b, s, subscribe5_pkt(1, "r/#", 1)->b,
+                                          subscribe5_pkt(1, "r/#", 1)->n, 0),
+                     MQ_OK);
+    drain(b, s);
+    mq_conn_t *p = client(b, "p", true, NULL);
+    for (int i = 0; i < 5; i++)
+        feed(b, p, publish_pkt("r/x", "m", 1, false, false, (uint16_t)(i + 1)), 0);
+    mq_packet_t pk[8];
+    /* MQTT-3.3.4-9: no more unacknowledged than the client's Receive Maximum. */
+    assert_int_equal(parse5(drain(b, s), pk, 8), 2);
+    mq_broker_conn_lost(b, s, 0);
+    mq_broker_conn_lost(b, p, 0);
+    teardown_broker(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -627,6 +839,11 @@ int main(void)
         cmocka_unit_test(test_connect_timeout),
         cmocka_unit_test(test_announced_size_is_not_reserved),
         cmocka_unit_test(test_memory_limit_never_exceeded),
+        cmocka_unit_test(test_v5_will_delay_published_after_delay),
+        cmocka_unit_test(test_v5_will_delay_cancelled_by_reconnect),
+        cmocka_unit_test(test_v5_will_at_session_end_before_delay),
+        cmocka_unit_test(test_v5_message_expiry_while_queued),
+        cmocka_unit_test(test_v5_receive_maximum_of_the_client),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
