@@ -209,8 +209,8 @@ static inline bool mq_props_has(const mq_props_t *p, uint8_t id)
  * subscription identifier not 0; subscription id <= 268435455). A Topic
  * Alias of 0 is accepted here: the broker answers it with 0x94.
  * Returns MQ_OK, MQ_EMALFORMED (bad encoding, unknown identifier, cut
- * value), MQ_EUTF8, or MQ_EPROTO (property not allowed here, duplicate,
- * value out of range, a Response Topic that is not a valid topic name
+ * value, a property not valid in this packet: MQTT 5 2.2.2.2), MQ_EUTF8,
+ * or MQ_EPROTO (duplicate, value out of range, a Response Topic that is not a valid topic name
  * (MQTT-3.3.2-14)) — MQTT 5 reason codes 0x81 and 0x82 respectively; or
  * MQ_EINVAL for a ctx outside 0..15 or raw == NULL with len > 0.
  * The verdict does not depend on the order of the properties: a structural

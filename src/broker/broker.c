@@ -117,7 +117,10 @@ void mq__conn_close(mq_broker_t *b, mq_conn_t *c, uint8_t reason, const char *wh
             size_t wl = strlen(why);
             if (wl > 90)
                 wl = 90;
-            mq_props_put_str(&w, MQ_PROP_REASON_STRING, why, wl);
+            /* MQTT-3.1.2-25: the Reason String goes if the packet would be
+             * larger than the client's Maximum Packet Size (4 + 3 + wl). */
+            if (!c->client_max_packet || 4 + 3 + wl <= c->client_max_packet)
+                mq_props_put_str(&w, MQ_PROP_REASON_STRING, why, wl);
         }
         int len = mq_codec_encode_disconnect5(pkt, sizeof(pkt), MQ_PKT_DISCONNECT, reason, props,
                                               w.len <= w.cap ? w.len : 0);

@@ -25,7 +25,10 @@ uint8_t mq__reason_of(int err, uint8_t type)
     case MQ_ETOOBIG:
         return MQ_RC_PACKET_TOO_LARGE;
     case MQ_ETOPIC:
-        return type == MQ_PKT_PUBLISH ? MQ_RC_TOPIC_NAME_INVALID : MQ_RC_TOPIC_FILTER_INVALID;
+        /* A filter in (UN)SUBSCRIBE; a topic name in PUBLISH or a will. */
+        return type == MQ_PKT_SUBSCRIBE || type == MQ_PKT_UNSUBSCRIBE
+                   ? MQ_RC_TOPIC_FILTER_INVALID
+                   : MQ_RC_TOPIC_NAME_INVALID;
     case MQ_ENOMEM:
     case MQ_ELIMIT:
         return MQ_RC_QUOTA_EXCEEDED;
@@ -80,7 +83,12 @@ static int refuse_connect(mq_broker_t *b, mq_conn_t *c, uint8_t rc, const char *
     if (c->proto == MQ_PROTO_V5) {
         rc = connack_v5(rc);
         size_t wl = strlen(why);
-        mq_props_put_str(&w, MQ_PROP_REASON_STRING, why, wl < 100 ? wl : 100);
+        if (wl > 100)
+            wl = 100;
+        /* MQTT-3.1.2-25: nothing larger than the client's Maximum Packet
+         * Size; the Reason String is what may go (CONNACK is 5 bytes + props). */
+        if (!c->client_max_packet || 5 + 3 + wl + 2 <= c->client_max_packet)
+            mq_props_put_str(&w, MQ_PROP_REASON_STRING, why, wl);
     }
     out_connack(b, c, false, rc, props, w.len <= w.cap ? w.len : 0);
     mq__conn_close(b, c, 0, why);
@@ -189,6 +197,8 @@ static int handle_connect(mq_broker_t *b, mq_conn_t *c, const mq_packet_t *pkt)
     const mq_props_t *p = &pkt->props;
     bool v5 = co->protocol_level == MQ_PROTO_V5;
     c->proto = co->protocol_level;
+    if (v5 && mq_props_has(p, MQ_PROP_MAXIMUM_PACKET_SIZE))
+        c->client_max_packet = p->maximum_packet_size; /* also for a refusal */
 
     char genid[40];
     const char *id = (const char *)co->client_id.ptr;
@@ -316,8 +326,6 @@ static int handle_connect(mq_broker_t *b, mq_conn_t *c, const mq_packet_t *pkt)
             c->request_problem_info = p->request_problem_info;
         if (mq_props_has(p, MQ_PROP_RECEIVE_MAXIMUM))
             c->client_receive_max = p->receive_maximum;
-        if (mq_props_has(p, MQ_PROP_MAXIMUM_PACKET_SIZE))
-            c->client_max_packet = p->maximum_packet_size;
         c->client_alias_max = p->topic_alias_maximum;
     }
     if (c->keepalive) /* MQTT-3.1.2-24: one and a half times the keepalive */
@@ -629,19 +637,35 @@ static int handle_unsubscribe(mq_broker_t *b, mq_conn_t *c, const mq_sublist_t *
 
 /* ---- DISCONNECT, AUTH --------------------------------------------------------- */
 
+/* Reason codes a client may put in DISCONNECT (MQTT 5 3.14.2.1). */
+static bool client_disconnect_reason(uint8_t r)
+{
+    switch (r) {
+    case 0x00: case 0x04: case 0x80: case 0x81: case 0x82: case 0x83: case 0x90:
+    case 0x93: case 0x94: case 0x95: case 0x96: case 0x97: case 0x98: case 0x99:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static int handle_disconnect(mq_broker_t *b, mq_conn_t *c, const mq_packet_t *pkt)
 {
     mq_session_t *s = c->session;
     if (c->proto == MQ_PROTO_V5) {
         const mq_props_t *p = &pkt->props;
+        uint8_t reason = pkt->u.disconnect.reason;
+        if (!client_disconnect_reason(reason))
+            return fail(b, c, MQ_RC_PROTOCOL_ERROR, "DISCONNECT with a reason code clients may not send");
         if (mq_props_has(p, MQ_PROP_SESSION_EXPIRY)) {
-            /* MQTT-3.14.2-2: 0 at CONNECT cannot become non-zero. */
+            /* MQTT 5 3.14.2.2.2: 0 at CONNECT cannot become non-zero. */
             if (s->expiry_interval == 0 && p->session_expiry != 0)
                 return fail(b, c, MQ_RC_PROTOCOL_ERROR, "session expiry changed from 0");
             s->expiry_interval = p->session_expiry;
         }
-        if (pkt->u.disconnect.reason == MQ_RC_DISCONNECT_WITH_WILL) {
-            /* 0x04: the will is published as on an abnormal close. */
+        if (reason != MQ_RC_SUCCESS) {
+            /* MQTT-3.1.2-10: only Normal disconnection (0x00) removes the
+             * will; 0x04 and the error codes leave it to be published. */
             mq__conn_close(b, c, 0, NULL);
             return MQ_ECLOSED;
         }

@@ -250,7 +250,10 @@ int mq_props_parse(const uint8_t *raw, uint32_t len, int ctx, mq_props_t *out)
         int rc = check_value(id, k, &v);
         if (rc != MQ_EUTF8) {
             if (!(g_spec[id].ctx & allowed)) {
-                rc = MQ_EPROTO; /* MQTT 5 section 2.2.2.2: not valid in this packet */
+                /* MQTT 5 section 2.2.2.2: "a Control Packet which contains an
+                 * Identifier which is not valid for its packet type ... is a
+                 * Malformed Packet". */
+                rc = MQ_EMALFORMED;
             } else if (mq_props_has(out, id) && id != MQ_PROP_USER_PROPERTY &&
                        !(id == MQ_PROP_SUBSCRIPTION_ID && ctx == MQ_PKT_PUBLISH)) {
                 /* "It is a Protocol Error to include X more than once" (each
@@ -263,8 +266,9 @@ int mq_props_parse(const uint8_t *raw, uint32_t len, int ctx, mq_props_t *out)
         if (rc == MQ_OK) {
             out->has |= (uint64_t)1 << id;
             store(out, id, &v);
-        } else if (soft == MQ_OK || rc == MQ_EUTF8) {
-            soft = rc;
+        } else if (soft == MQ_OK || rc == MQ_EUTF8 ||
+                   (rc == MQ_EMALFORMED && soft == MQ_EPROTO)) {
+            soft = rc; /* malformed and bad UTF-8 outrank a protocol error */
         }
     }
     if (soft != MQ_OK) {

@@ -1185,14 +1185,15 @@ static void test_connect_5_property_errors(void **state)
     static const uint8_t ok_will[] = {0x18, 0, 0, 0, 1};
     assert_int_equal(connect5_rc(ok, sizeof(ok), ok_will, sizeof(ok_will)), MQ_OK);
     assert_int_equal(connect5_rc(none, 0, none, 0), MQ_OK);
-    /* Will delay belongs to the will, session expiry to CONNECT. */
-    assert_int_equal(CONNECT5_RC(ok_will, ok_will), MQ_EPROTO);
-    assert_int_equal(connect5_rc(ok, sizeof(ok), ok, sizeof(ok)), MQ_EPROTO);
+    /* Will delay belongs to the will, session expiry to CONNECT: a property
+     * not valid for its packet is a Malformed Packet (MQTT 5 2.2.2.2). */
+    assert_int_equal(CONNECT5_RC(ok_will, ok_will), MQ_EMALFORMED);
+    assert_int_equal(connect5_rc(ok, sizeof(ok), ok, sizeof(ok)), MQ_EMALFORMED);
     /* Topic alias, subscription id: not in CONNECT nor in a will. */
     static const uint8_t alias[] = {0x23, 0x00, 0x01};
     static const uint8_t subid[] = {0x0b, 0x01};
-    assert_int_equal(connect5_rc(alias, sizeof(alias), none, 0), MQ_EPROTO);
-    assert_int_equal(connect5_rc(none, 0, subid, sizeof(subid)), MQ_EPROTO);
+    assert_int_equal(connect5_rc(alias, sizeof(alias), none, 0), MQ_EMALFORMED);
+    assert_int_equal(connect5_rc(none, 0, subid, sizeof(subid)), MQ_EMALFORMED);
     /* Duplicates, zero receive maximum. */
     static const uint8_t dup[] = {0x11, 0, 0, 0, 1, 0x11, 0, 0, 0, 1};
     static const uint8_t rmax0[] = {0x21, 0x00, 0x00};
@@ -1269,9 +1270,9 @@ static void test_connack_5_encode_and_decode(void **state)
     assert_int_equal(mq_codec_encode_connack5(out, 4, false, 0, NULL, 0), 5);
     assert_int_equal(mq_codec_encode_connack5(out, sizeof(out), false, 0, NULL, 3), MQ_EINVAL);
     /* CONNACK-only properties are refused elsewhere, and vice versa. */
-    assert_int_equal(DEC_RC(5, 0x20, 0x05, 0x00, 0x00, 0x02, 0x17, 0x01), MQ_EPROTO);
+    assert_int_equal(DEC_RC(5, 0x20, 0x05, 0x00, 0x00, 0x02, 0x17, 0x01), MQ_EMALFORMED);
     assert_int_equal(DEC_RC(5, 0x20, 0x05, 0x00, 0x00, 0x02, 0x24, 0x02), MQ_EPROTO);
-    assert_int_equal(DEC_RC(5, 0x40, 0x06, 0x00, 0x0a, 0x00, 0x02, 0x24, 0x01), MQ_EPROTO);
+    assert_int_equal(DEC_RC(5, 0x40, 0x06, 0x00, 0x0a, 0x00, 0x02, 0x24, 0x01), MQ_EMALFORMED);
 }
 
 #define PUBLISH_5_PROPS                                                                 \
@@ -1318,7 +1319,7 @@ static void test_publish_5_property_errors(void **state)
                             0x01),
                      MQ_EPROTO);
     assert_int_equal(DEC_RC(5, 0x30, 0x09, 0x00, 0x01, 'a', 0x05, 0x11, 0x00, 0x00, 0x00, 0x00),
-                     MQ_EPROTO);
+                     MQ_EMALFORMED);
     /* Payload format 2; content type not UTF-8; cut property. */
     assert_int_equal(DEC_RC(5, 0x30, 0x06, 0x00, 0x01, 'a', 0x02, 0x01, 0x02), MQ_EPROTO);
     assert_int_equal(DEC_RC(5, 0x30, 0x08, 0x00, 0x01, 'a', 0x04, 0x03, 0x00, 0x01, 0xff),
@@ -1360,7 +1361,7 @@ static void test_acks_5_encode_long_and_short(void **state)
     assert_int_equal(mq_codec_encode_ack5(out, sizeof(out), MQ_PKT_PUBACK, 1, 0, NULL, 2),
                      MQ_EINVAL);
     /* Properties an ack may not carry. */
-    assert_int_equal(DEC_RC(5, 0x40, 0x07, 0x00, 0x0a, 0x00, 0x03, 0x23, 0x00, 0x01), MQ_EPROTO);
+    assert_int_equal(DEC_RC(5, 0x40, 0x07, 0x00, 0x0a, 0x00, 0x03, 0x23, 0x00, 0x01), MQ_EMALFORMED);
     assert_int_equal(DEC_RC(5, 0x62, 0x09, 0x00, 0x0a, 0x00, 0x05, 0x1f, 0x00, 0x01, 'a', 0x00),
                      MQ_EMALFORMED); /* trailing byte after the block */
     assert_int_equal(DEC_RC(5, 0x50, 0x0a, 0x00, 0x0a, 0x00, 0x06, 0x1f, 0x00, 0x01, 'a', 0x1f,
@@ -1401,11 +1402,11 @@ static void test_suback_unsuback_5_encode(void **state)
                                               ucodes, 1),
                      MQ_EINVAL);
     /* A subscription identifier belongs to SUBSCRIBE, not SUBACK. */
-    assert_int_equal(DEC_RC(5, 0x90, 0x06, 0x00, 0x0a, 0x02, 0x0b, 0x01, 0x00), MQ_EPROTO);
+    assert_int_equal(DEC_RC(5, 0x90, 0x06, 0x00, 0x0a, 0x02, 0x0b, 0x01, 0x00), MQ_EMALFORMED);
     /* UNSUBSCRIBE carries user properties only (MQTT 5 3.10.2.1). */
     assert_int_equal(DEC_RC(5, 0xa2, 0x0a, 0x00, 0x0a, 0x04, 0x1f, 0x00, 0x01, 'r', 0x00, 0x01,
                             'a'),
-                     MQ_EPROTO);
+                     MQ_EMALFORMED);
     assert_int_equal(DEC(5, &p, 0xa2, 0x0c, 0x00, 0x0a, 0x06, 0x26, 0x00, 0x00, 0x00, 0x01, 'v',
                          0x00, 0x01, 'a'),
                      MQ_OK);
@@ -1454,8 +1455,8 @@ static void test_disconnect_auth_5_encode(void **state)
     /* AUTH with a reason code but no property length is malformed. */
     assert_int_equal(DEC_RC(5, 0xf0, 0x01, 0x18), MQ_EMALFORMED);
     /* Properties out of place. */
-    assert_int_equal(DEC_RC(5, 0xf0, 0x07, 0x18, 0x05, 0x11, 0x00, 0x00, 0x00, 0x00), MQ_EPROTO);
-    assert_int_equal(DEC_RC(5, 0xe0, 0x06, 0x00, 0x04, 0x15, 0x00, 0x01, 'm'), MQ_EPROTO);
+    assert_int_equal(DEC_RC(5, 0xf0, 0x07, 0x18, 0x05, 0x11, 0x00, 0x00, 0x00, 0x00), MQ_EMALFORMED);
+    assert_int_equal(DEC_RC(5, 0xe0, 0x06, 0x00, 0x04, 0x15, 0x00, 0x01, 'm'), MQ_EMALFORMED);
 }
 
 /* ---- shared subscriptions (MQTT 5 section 4.8.2) -------------------------- */
