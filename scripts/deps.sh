@@ -7,6 +7,7 @@ MQ_PACKAGES=(
   libcmocka-dev                                    # unit tests
   python3                                          # system tests (stdlib only)
   mosquitto-clients python3-paho-mqtt libpaho-mqtt-dev  # interop: clients nobody here wrote
+  mosquitto                                        # the broker the conformance suite compares with
 )
 missing=()
 for p in "${MQ_PACKAGES[@]}"; do

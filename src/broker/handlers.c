@@ -377,6 +377,9 @@ static int handle_publish(mq_broker_t *b, mq_conn_t *c, const mq_packet_t *pkt)
                 return fail(b, c, MQ_RC_QUOTA_EXCEEDED, "out of memory for a topic alias");
             }
         }
+        /* MQTT-3.3.4-6: a Subscription Identifier is the server's to send. */
+        if (mq_props_has(p, MQ_PROP_SUBSCRIPTION_ID))
+            return fail(b, c, MQ_RC_PROTOCOL_ERROR, "PUBLISH with a subscription identifier");
         if (mq_props_has(p, MQ_PROP_RESPONSE_TOPIC) &&
             !mq_topic_name_valid(p->response_topic.ptr, p->response_topic.len))
             return fail(b, c, MQ_RC_PROTOCOL_ERROR, "response topic with wildcards (MQTT-3.3.2-14)");
