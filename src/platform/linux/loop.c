@@ -48,9 +48,13 @@
 #define MQ_LINUX_MAX_EVENTS 256
 #define MQ_LINUX_MAX_LISTENERS 64
 /* iovecs per writev (well below IOV_MAX = 1024). */
-#define MQ_LINUX_IOV 64
+#define MQ_LINUX_IOV 256
 /* How long a listener rests after running out of descriptors. */
 #define MQ_LINUX_PAUSE_MS 1000
+/* Lingering close: how long a half-closed connection may keep sending before
+ * it is closed, and how many may linger at once. */
+#define MQ_LINUX_LINGER_MS 2000
+#define MQ_LINUX_LINGER_MAX 1024
 
 /* The core fills mq_iov_t arrays that writev reads as struct iovec. */
 _Static_assert(sizeof(mq_iov_t) == sizeof(struct iovec), "mq_iov_t must match struct iovec");
@@ -77,7 +81,8 @@ typedef struct mq_linux_conn {
     mq_conn_t *c;
     uint32_t events;    /* interest currently registered */
     bool input_done;    /* input error or closing: read no more, close once flushed */
-    struct mq_linux_conn *prev, *next;
+    struct mq_linux_conn *prev, *next; /* in conns, or in the linger list once c is NULL */
+    mq_time_t linger_until;
 } mq_linux_conn_t;
 
 struct mq_linux_loop {
@@ -94,6 +99,10 @@ struct mq_linux_loop {
     mq_time_t last_shed_log;
     uint64_t n_closed;  /* connections closed so far */
     mq_linux_conn_t *conns;
+    /* Half-closed connections the broker is done with (c == NULL), oldest
+     * first: they share one deadline length, so the head expires first. */
+    mq_linux_conn_t *linger_head, *linger_tail;
+    size_t n_lingering;
     uint8_t *buf;
 };
 
@@ -126,6 +135,79 @@ static void mq_linux_conn_close(mq_linux_loop_t *loop, mq_linux_conn_t *lc, mq_t
     if (loop->n_paused)
         loop->resume_at = now; /* a descriptor is free again */
     mq_broker_conn_lost(loop->b, c, now);
+}
+
+/* Closes a lingering record for good. */
+static void mq_linux_linger_end(mq_linux_loop_t *loop, mq_linux_conn_t *lc)
+{
+    if (lc->prev)
+        lc->prev->next = lc->next;
+    else
+        loop->linger_head = lc->next;
+    if (lc->next)
+        lc->next->prev = lc->prev;
+    else
+        loop->linger_tail = lc->prev;
+    loop->n_lingering--;
+    close(lc->h.fd);
+    free(lc);
+}
+
+/*
+ * The graceful end of a connection the broker closes (after a DISCONNECT,
+ * a refused CONNACK, a protocol error): the peer may still be sending (e.g.
+ * PUBRELs already in flight), and a close() with unread input makes the
+ * kernel answer with a reset that can destroy the DISCONNECT just written.
+ * So the broker forgets the connection now, the socket is half-closed
+ * (FIN after our last byte), and what still arrives is read and dropped
+ * until the peer closes or MQ_LINUX_LINGER_MS pass.
+ */
+static void mq_linux_conn_linger(mq_linux_loop_t *loop, mq_linux_conn_t *lc, mq_time_t now)
+{
+    if (loop->n_lingering >= MQ_LINUX_LINGER_MAX ||
+        mq_linux_ctl(loop, EPOLL_CTL_MOD, &lc->h, EPOLLIN) < 0 ||
+        shutdown(lc->h.fd, SHUT_WR) < 0) {
+        mq_linux_conn_close(loop, lc, now);
+        return;
+    }
+    mq_conn_t *c = lc->c;
+    if (lc->prev)
+        lc->prev->next = lc->next;
+    else
+        loop->conns = lc->next;
+    if (lc->next)
+        lc->next->prev = lc->prev;
+    lc->c = NULL;
+    lc->events = EPOLLIN;
+    lc->linger_until = now + MQ_LINUX_LINGER_MS;
+    lc->next = NULL;
+    lc->prev = loop->linger_tail;
+    if (loop->linger_tail)
+        loop->linger_tail->next = lc;
+    else
+        loop->linger_head = lc;
+    loop->linger_tail = lc;
+    loop->n_lingering++;
+    loop->n_closed++;
+    if (loop->n_paused)
+        loop->resume_at = now;
+    mq_broker_conn_lost(loop->b, c, now);
+}
+
+/* Input on a lingering socket: dropped; EOF or an error ends it. */
+static void mq_linux_linger_event(mq_linux_loop_t *loop, mq_linux_conn_t *lc)
+{
+    for (int i = 0; i < MQ_LINUX_READS_PER_EVENT; i++) {
+        ssize_t n = read(lc->h.fd, loop->buf, MQ_LINUX_READ_BUF);
+        if (n > 0)
+            continue;
+        if (n < 0 && (errno == EINTR))
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        mq_linux_linger_end(loop, lc);
+        return;
+    }
 }
 
 static void mq_linux_conn_interest(mq_linux_loop_t *loop, mq_linux_conn_t *lc, bool want_out)
@@ -183,7 +265,7 @@ static bool mq_linux_conn_flush(mq_linux_loop_t *loop, mq_linux_conn_t *lc, mq_t
         }
     }
     if (mq_conn_out_size(c) == 0 && (lc->input_done || mq_conn_closing(c))) {
-        mq_linux_conn_close(loop, lc, now);
+        mq_linux_conn_linger(loop, lc, now);
         return false;
     }
     mq_linux_conn_interest(loop, lc, false);
@@ -208,7 +290,7 @@ static bool mq_linux_conn_read(mq_linux_loop_t *loop, mq_linux_conn_t *lc, mq_ti
                                   mq_conn_client_id(lc->c), mq_strerror(rc));
                 lc->input_done = true;
                 if (mq_conn_out_size(lc->c) == 0) {
-                    mq_linux_conn_close(loop, lc, now);
+                    mq_linux_conn_linger(loop, lc, now);
                     return false;
                 }
                 mq_linux_conn_interest(loop, lc, (lc->events & EPOLLOUT) != 0);
@@ -239,6 +321,10 @@ static bool mq_linux_conn_read(mq_linux_loop_t *loop, mq_linux_conn_t *lc, mq_ti
 static void mq_linux_conn_event(mq_linux_loop_t *loop, mq_linux_conn_t *lc, uint32_t ev,
                                 mq_time_t now)
 {
+    if (!lc->c) {
+        mq_linux_linger_event(loop, lc);
+        return;
+    }
     if (!lc->input_done && (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
         if (!mq_linux_conn_read(loop, lc, now))
             return;
@@ -415,6 +501,10 @@ static mq_time_t mq_linux_service(mq_linux_loop_t *loop, mq_time_t now)
             mq_linux_conn_flush(loop, lc, now);
         }
     } while (closed != loop->n_closed);
+    while (loop->linger_head && loop->linger_head->linger_until <= now)
+        mq_linux_linger_end(loop, loop->linger_head);
+    if (loop->linger_head && loop->linger_head->linger_until < deadline)
+        deadline = loop->linger_head->linger_until;
     return deadline;
 }
 
@@ -570,6 +660,8 @@ void mq_linux_loop_free(mq_linux_loop_t *loop)
     now = mq_linux_now();
     while (loop->conns)
         mq_linux_conn_close(loop, loop->conns, now);
+    while (loop->linger_head)
+        mq_linux_linger_end(loop, loop->linger_head);
     for (size_t i = 0; i < loop->n_listeners; i++)
         close(loop->listeners[i].h.fd);
     if (loop->sig.fd >= 0)
