@@ -232,6 +232,7 @@ void mq_broker_free(mq_broker_t *b)
     mq_mem_free(&b->mem, b->ids, b->ids_cap * sizeof(*b->ids));
     mq_outq_pools_destroy(&b->outp);
     mq_pool_trim(&b->conn_pool);
+    mq_mem_trim(&b->mem);
     if (b->mem.used)
         mq__log(b, MQ_LOG_WARNING, "%llu bytes still held at shutdown",
                 (unsigned long long)b->mem.used);

@@ -5,25 +5,59 @@
 
 void mq_mem_init(mq_mem_t *m, const mq_allocator_t *a, uint64_t limit)
 {
+    memset(m, 0, sizeof(*m));
     m->a = *a;
-    m->used = 0;
-    m->peak = 0;
     m->limit = limit;
+}
+
+/* The size class of an allocation of size bytes, or -1 if it has none. */
+static int size_class(size_t size)
+{
+    if (size > (size_t)MQ_MEM_CLASS_STEP * MQ_MEM_CLASSES)
+        return -1;
+    return (int)((size + MQ_MEM_CLASS_STEP - 1) / MQ_MEM_CLASS_STEP) - 1;
+}
+
+static size_t class_size(int k)
+{
+    return (size_t)MQ_MEM_CLASS_STEP * (size_t)(k + 1);
 }
 
 void *mq_mem_alloc(mq_mem_t *m, size_t size)
 {
     if (size == 0)
         size = 1;
+    int k = size_class(size);
+    if (k >= 0)
+        size = class_size(k);
     if (m->limit && m->used + size > m->limit)
         return NULL;
-    void *p = m->a.alloc(m->a.ctx, size);
-    if (!p)
-        return NULL;
+    void *p;
+    if (k >= 0 && m->cache[k]) {
+        p = m->cache[k];
+        memcpy(&m->cache[k], p, sizeof(void *));
+        m->ncache[k]--;
+    } else {
+        p = m->a.alloc(m->a.ctx, size);
+        if (!p)
+            return NULL;
+    }
     m->used += size;
     if (m->used > m->peak)
         m->peak = m->used;
     return p;
+}
+
+void mq_mem_trim(mq_mem_t *m)
+{
+    for (int k = 0; k < MQ_MEM_CLASSES; k++) {
+        while (m->cache[k]) {
+            void *p = m->cache[k];
+            memcpy(&m->cache[k], p, sizeof(void *));
+            m->a.free(m->a.ctx, p, class_size(k));
+        }
+        m->ncache[k] = 0;
+    }
 }
 
 void *mq_mem_calloc(mq_mem_t *m, size_t size)
@@ -40,7 +74,19 @@ void mq_mem_free(mq_mem_t *m, void *ptr, size_t size)
         return;
     if (size == 0)
         size = 1;
-    m->used -= size;
+    int k = size_class(size);
+    if (k >= 0) {
+        size = class_size(k);
+        m->used -= size;
+        if (m->ncache[k] < MQ_MEM_CLASS_CACHE) {
+            memcpy(ptr, &m->cache[k], sizeof(void *));
+            m->cache[k] = ptr;
+            m->ncache[k]++;
+            return;
+        }
+    } else {
+        m->used -= size;
+    }
     m->a.free(m->a.ctx, ptr, size);
 }
 

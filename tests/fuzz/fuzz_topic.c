@@ -474,5 +474,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < NVAL; i++)
         CHECK(g_refs[i] == 0);
     CHECK(mem.used == 0);
+    mq_mem_trim(&mem);
     return 0;
 }

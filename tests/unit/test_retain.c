@@ -73,6 +73,7 @@ static void fx_free(fixture_t *f)
 {
     mq_retain_destroy(&f->s);
     assert_int_equal(f->mem.used, 0);
+    mq_mem_trim(&f->mem); /* cached free objects back to malloc */
     free(f);
 }
 
@@ -252,6 +253,7 @@ static void test_release_once_per_value_and_destroy(void **state)
         assert_int_equal(f->released[i], 1);
     assert_int_equal(f->mem.used, 0);
     mq_retain_destroy(&f->s); /* twice is harmless */
+    mq_mem_trim(&f->mem);
     free(f);
 }
 
@@ -392,6 +394,7 @@ static void test_million_retained_topics(void **state)
     mq_retain_destroy(&s);
     assert_int_equal(released, n);
     assert_int_equal(mem.used, 0);
+    mq_mem_trim(&mem);
 }
 
 int main(void)

@@ -58,6 +58,7 @@ static void test_round_robin_in_turn(void **state)
         assert_ptr_equal(mq_share_pick(g, online, NULL)->s, &g_s[round % 3]);
     mq_share_set_destroy(&set);
     assert_int_equal(g_mem.used, 0);
+    mq_mem_trim(&g_mem);
 }
 
 static void test_round_robin_skips_offline_members(void **state)
@@ -74,6 +75,7 @@ static void test_round_robin_skips_offline_members(void **state)
     g_up[0] = g_up[2] = false;
     assert_non_null(mq_share_pick(g, online, NULL));
     mq_share_set_destroy(&set);
+    mq_mem_trim(&g_mem);
 }
 
 static void test_random_picks_online_members_only(void **state)
@@ -92,6 +94,7 @@ static void test_random_picks_online_members_only(void **state)
     assert_int_equal(seen[1], 50);
     assert_int_equal(seen[3], 50);
     mq_share_set_destroy(&set);
+    mq_mem_trim(&g_mem);
 }
 
 static void test_join_twice_replaces_and_leave(void **state)
@@ -109,6 +112,7 @@ static void test_join_twice_replaces_and_leave(void **state)
     assert_null(mq_share_find(&set, (const uint8_t *)"g", 1, (const uint8_t *)"a/+", 3));
     mq_share_set_destroy(&set);
     assert_int_equal(g_mem.used, 0);
+    mq_mem_trim(&g_mem);
 }
 
 int main(void)

@@ -61,6 +61,7 @@ static void fx_free(fixture_t *f)
 {
     mq_topic_tree_destroy(&f->t);
     assert_int_equal(f->mem.used, 0);
+    mq_mem_trim(&f->mem); /* cached free objects back to malloc */
     free(f);
 }
 
