@@ -122,18 +122,46 @@ void mq_session_free(mq_session_store_t *st, mq_session_t *s)
 
 /* ---- subscriptions --------------------------------------------------- */
 
+static uint32_t hash_filter(const uint8_t *f, size_t len)
+{
+    return hash_id((const char *)f, len);
+}
+
 mq_subrec_t *mq_session_sub_find(mq_session_t *s, const uint8_t *filter, size_t len)
 {
-    for (mq_subrec_t *r = s->subs; r; r = r->next) {
-        if (r->len == len && memcmp(r->filter, filter, len) == 0)
+    if (!s->sub_nbuckets)
+        return NULL;
+    uint32_t h = hash_filter(filter, len);
+    for (mq_subrec_t *r = s->sub_buckets[h & (s->sub_nbuckets - 1)]; r; r = r->hnext) {
+        if (r->hash == h && r->len == len && memcmp(r->filter, filter, len) == 0)
             return r;
     }
     return NULL;
 }
 
+/* Grows the filter hash to at least one bucket per subscription. A failed
+ * grow keeps the old table (longer chains, still correct). */
+static int sub_rehash(mq_session_store_t *st, mq_session_t *s)
+{
+    uint32_t n = s->sub_nbuckets ? s->sub_nbuckets * 2 : 4;
+    mq_subrec_t **b = mq_mem_calloc(st->mem, n * sizeof(*b));
+    if (!b)
+        return s->sub_nbuckets ? MQ_OK : MQ_ENOMEM;
+    for (mq_subrec_t *r = s->subs; r; r = r->next) {
+        r->hnext = b[r->hash & (n - 1)];
+        b[r->hash & (n - 1)] = r;
+    }
+    mq_mem_free(st->mem, s->sub_buckets, s->sub_nbuckets * sizeof(*b));
+    s->sub_buckets = b;
+    s->sub_nbuckets = n;
+    return MQ_OK;
+}
+
 mq_subrec_t *mq_session_sub_add(mq_session_store_t *st, mq_session_t *s, const uint8_t *filter,
                                 size_t len, uint8_t qos)
 {
+    if (s->nsubs >= s->sub_nbuckets && sub_rehash(st, s) != MQ_OK)
+        return NULL;
     mq_subrec_t *r = mq_mem_alloc(st->mem, sizeof(*r) + len + 1);
     if (!r)
         return NULL;
@@ -142,6 +170,9 @@ mq_subrec_t *mq_session_sub_add(mq_session_store_t *st, mq_session_t *s, const u
     r->qos = qos;
     memcpy(r->filter, filter, len);
     r->filter[len] = '\0';
+    r->hash = hash_filter(filter, len);
+    r->hnext = s->sub_buckets[r->hash & (s->sub_nbuckets - 1)];
+    s->sub_buckets[r->hash & (s->sub_nbuckets - 1)] = r;
     r->prev = NULL;
     r->next = s->subs;
     if (s->subs)
@@ -153,6 +184,10 @@ mq_subrec_t *mq_session_sub_add(mq_session_store_t *st, mq_session_t *s, const u
 
 void mq_session_sub_remove(mq_session_store_t *st, mq_session_t *s, mq_subrec_t *r)
 {
+    mq_subrec_t **pp = &s->sub_buckets[r->hash & (s->sub_nbuckets - 1)];
+    while (*pp != r)
+        pp = &(*pp)->hnext;
+    *pp = r->hnext;
     if (r->prev)
         r->prev->next = r->next;
     else
@@ -161,6 +196,11 @@ void mq_session_sub_remove(mq_session_store_t *st, mq_session_t *s, mq_subrec_t 
         r->next->prev = r->prev;
     s->nsubs--;
     mq_mem_free(st->mem, r, sizeof(*r) + r->len + 1);
+    if (s->nsubs == 0) {
+        mq_mem_free(st->mem, s->sub_buckets, s->sub_nbuckets * sizeof(*s->sub_buckets));
+        s->sub_buckets = NULL;
+        s->sub_nbuckets = 0;
+    }
 }
 
 /* ---- inflight ---------------------------------------------------------- */

@@ -66,6 +66,8 @@ struct mq_share;
 typedef struct mq_subrec {
     struct mq_subrec *next;
     struct mq_subrec *prev;
+    struct mq_subrec *hnext;  /* chain in the session's filter hash */
+    uint32_t hash;
     struct mq_share *share; /* the group for "$share/group/filter", else NULL */
     uint16_t len;
     uint8_t qos;
@@ -90,8 +92,10 @@ typedef struct mq_session {
     mq_msg_t *will;
     mq_timer_t will_timer;
 
-    mq_subrec_t *subs;
+    mq_subrec_t *subs;          /* every subscription, for iteration */
     uint32_t nsubs;
+    mq_subrec_t **sub_buckets;  /* the same, by filter: O(1) (un)subscribe */
+    uint32_t sub_nbuckets;      /* power of two, or 0 */
 
     mq_inflight_t *inf_head, *inf_tail;
     uint32_t ninflight;

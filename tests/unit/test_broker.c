@@ -819,6 +819,47 @@ static void test_v5_receive_maximum_of_the_client(void **state)
     teardown_broker(b);
 }
 
+static buf_t *unsubscribe_pkt(uint16_t pid, const char *filter)
+{
+    static buf_t body;
+    body.n = 0;
+    put16(&body, pid);
+    putstr(&body, filter);
+    return packet(0xA2, &body);
+}
+
+static void test_many_subscriptions_subscribe_and_unsubscribe(void **state)
+{
+    (void)state;
+    mq_broker_t *b = new_broker(NULL);
+    mq_conn_t *c = client(b, "many", true, NULL);
+    mq_broker_stats_t before, st;
+    mq_broker_stats(b, &before);
+    enum { N = 5000 };
+    char f[32];
+    for (int i = 0; i < N; i++) {
+        snprintf(f, sizeof(f), "many/%d/x", i);
+        assert_int_equal(feed(b, c, subscribe_pkt((uint16_t)(i + 1), f, i % 3), 0), MQ_OK);
+    }
+    /* Subscribing again replaces (MQTT-3.8.4-3): still N. */
+    assert_int_equal(feed(b, c, subscribe_pkt(1, "many/7/x", 2), 0), MQ_OK);
+    drain(b, c);
+    mq_broker_stats(b, &st);
+    assert_int_equal(st.subscriptions, N);
+    for (int i = 0; i < N; i++) {
+        snprintf(f, sizeof(f), "many/%d/x", i);
+        assert_int_equal(feed(b, c, unsubscribe_pkt((uint16_t)(i + 1), f), 0), MQ_OK);
+    }
+    drain(b, c);
+    mq_broker_stats(b, &st);
+    assert_int_equal(st.subscriptions, 0);
+    /* Nothing per subscription is left (5000 would be about 1 MB); what
+     * remains is the output chunks' pool cache. */
+    assert_true(st.memory_used < before.memory_used + 64 * 1024);
+    mq_broker_conn_lost(b, c, 0);
+    teardown_broker(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -839,6 +880,7 @@ int main(void)
         cmocka_unit_test(test_connect_timeout),
         cmocka_unit_test(test_announced_size_is_not_reserved),
         cmocka_unit_test(test_memory_limit_never_exceeded),
+        cmocka_unit_test(test_many_subscriptions_subscribe_and_unsubscribe),
         cmocka_unit_test(test_v5_will_delay_published_after_delay),
         cmocka_unit_test(test_v5_will_delay_cancelled_by_reconnect),
         cmocka_unit_test(test_v5_will_at_session_end_before_delay),
