@@ -19,24 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "check.h"
 
 /* ---- helpers ----------------------------------------------------------- */
-
-static void nap(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void hexs(char *out, size_t cap, const uint8_t *p, size_t n)
 {
@@ -95,10 +81,10 @@ static ck_status_t connect_rejected(ck_ctx_t *x, uint8_t first, const ck_buf_t *
  * it refuses the connection (return code != 0). */
 static bool closed_not_accepted(ck_ctx_t *x, ck_client_t *c)
 {
-    int64_t deadline = now_ms() + CK_WAIT;
+    int64_t deadline = ck_now_ms() + CK_WAIT;
     for (;;) {
         ck_packet_t p;
-        int left = (int)(deadline - now_ms());
+        int left = (int)(deadline - ck_now_ms());
         int r = ck_recv(x, c, left < 0 ? 0 : left, &p);
         if (r == -1)
             return true;
@@ -133,14 +119,6 @@ static bool connack_exact(ck_ctx_t *x, ck_client_t *c, uint8_t sp, uint8_t rc)
 static bool refused_with(ck_ctx_t *x, ck_client_t *c, uint8_t rc)
 {
     return connack_exact(x, c, 0, rc) && ck_expect_closed(x, c, CK_WAIT, false);
-}
-
-/* A round trip that proves the broker handled everything sent before. */
-static bool ping(ck_ctx_t *x, ck_client_t *c)
-{
-    static const uint8_t req[2] = {0xC0, 0x00};
-    ck_packet_t p;
-    return ck_send(c, req, 2) && ck_expect(x, c, MQ_PKT_PINGRESP, CK_WAIT, &p);
 }
 
 /* A clean-session client subscribed to filter with QoS qos. */
@@ -205,33 +183,6 @@ static bool expect_pub_s(ck_ctx_t *x, ck_client_t *c, const char *topic, const c
 {
     return expect_pub(x, c, topic, strlen(topic), payload, strlen(payload), qos, retain, -1,
                       true, NULL);
-}
-
-/* Publishes from a fresh clean-session connection and completes the flow. */
-static bool publish_via(ck_ctx_t *x, const char *topic, const char *payload, uint8_t qos,
-                        bool retain)
-{
-    ck_client_t *c = ck_connected(x, "pub", true);
-    if (!c)
-        return false;
-    ck_buf_t b;
-    ck_build_publish(&b, 4, topic, payload, strlen(payload), qos, retain, false, 1, NULL);
-    ck_packet_t p;
-    if (!ck_send_buf(c, &b))
-        return false;
-    if (qos == 1 && !ck_expect(x, c, MQ_PKT_PUBACK, CK_WAIT, &p))
-        return false;
-    if (qos == 2) {
-        if (!ck_expect(x, c, MQ_PKT_PUBREC, CK_WAIT, &p))
-            return false;
-        ck_build_ack(&b, MQ_PKT_PUBREL, 1);
-        if (!ck_send_buf(c, &b) || !ck_expect(x, c, MQ_PKT_PUBCOMP, CK_WAIT, &p))
-            return false;
-    }
-    if (qos == 0 && !ping(x, c))
-        return false;
-    ck_disconnect(c);
-    return true;
 }
 
 /* A connected client with a will on topic wt. */
@@ -350,7 +301,7 @@ static ck_status_t id_valid_multibyte(ck_ctx_t *x)
     if (!ck_send_buf(c, &b) || !ck_expect(x, c, MQ_PKT_CONNACK, CK_WAIT, &p))
         return CK_FAIL;
     if (p.p.u.connack.rc == 0)
-        return ping(x, c) ? CK_PASS : CK_FAIL;
+        return ck_ping(x, c) ? CK_PASS : CK_FAIL;
     const uint8_t want[4] = {0x20, 0x02, 0x00, 0x02};
     if (p.len != 4 || memcmp(p.raw, want, 4) != 0)
         return ck_fail_bytes(x, "CONNACK 0x00 or 0x02", want, 4, p.raw, p.len);
@@ -582,7 +533,7 @@ static bool make_session(ck_ctx_t *x, const char *id, const char *t, uint8_t qos
     if (polite) {
         ck_disconnect(c);
     } else {
-        if (!ping(x, c))
+        if (!ck_ping(x, c))
             return false;
         ck_close(c);
     }
@@ -608,7 +559,8 @@ static ck_status_t session_kept(ck_ctx_t *x, bool polite)
     if (!make_session(x, id, t, 1, polite))
         goto out;
     ck_client_t *c = resume(x, id, false, NULL);
-    if (c && publish_via(x, t, "kept", 1, false) && expect_pub_s(x, c, t, "kept", 1, false))
+    if (c && ck_publish_via(x, t, "kept", 1, false, NULL) &&
+        expect_pub_s(x, c, t, "kept", 1, false))
         st = CK_PASS;
 out:
     ck_clear_session(x, id, 4);
@@ -629,7 +581,7 @@ static ck_status_t offline_stored(ck_ctx_t *x, uint8_t qos, int count)
         goto out;
     for (int i = 0; i < count; i++) {
         snprintf(pl[i], sizeof(pl[i]), "m%d", i);
-        if (!publish_via(x, t, pl[i], qos, false))
+        if (!ck_publish_via(x, t, pl[i], qos, false, NULL))
             goto out;
     }
     ck_client_t *c = resume(x, id, false, NULL);
@@ -657,7 +609,7 @@ static ck_status_t clean_discards_subs(ck_ctx_t *x)
     if (!make_session(x, id, t, 1, true))
         goto out;
     ck_client_t *c = resume(x, id, true, NULL);
-    if (c && publish_via(x, t, "old", 1, false) && ck_expect_quiet(x, c, CK_QUIET))
+    if (c && ck_publish_via(x, t, "old", 1, false, NULL) && ck_expect_quiet(x, c, CK_QUIET))
         st = CK_PASS;
 out:
     ck_clear_session(x, id, 4);
@@ -669,7 +621,7 @@ static ck_status_t clean_discards_queue(ck_ctx_t *x)
     const char *id = ck_client_id(x, "p");
     const char *t = ck_topic(x, "t");
     ck_status_t st = CK_FAIL;
-    if (!make_session(x, id, t, 1, true) || !publish_via(x, t, "queued", 1, false))
+    if (!make_session(x, id, t, 1, true) || !ck_publish_via(x, t, "queued", 1, false, NULL))
         goto out;
     ck_client_t *c = resume(x, id, true, NULL);
     if (c && ck_expect_quiet(x, c, CK_QUIET))
@@ -698,7 +650,7 @@ static ck_status_t clean_not_reused(ck_ctx_t *x)
         ck_fail(x, "Session Present %d after a clean-session connection, expected 0", sp);
         goto out;
     }
-    if (publish_via(x, t, "x", 1, false) && ck_expect_quiet(x, c, CK_QUIET))
+    if (ck_publish_via(x, t, "x", 1, false, NULL) && ck_expect_quiet(x, c, CK_QUIET))
         st = CK_PASS;
 out:
     ck_clear_session(x, id, 4);
@@ -879,7 +831,7 @@ static ck_status_t will_once(ck_ctx_t *x)
     if (!expect_pub_s(x, s, wt, "gone", 0, false))
         goto out;
     ck_client_t *again = resume(x, id, false, NULL);
-    if (!again || !ping(x, again))
+    if (!again || !ck_ping(x, again))
         goto out;
     ck_close(again);
     if (ck_expect_quiet(x, s, 2 * CK_QUIET))
@@ -903,7 +855,7 @@ static ck_status_t will_removed_by_disconnect(ck_ctx_t *x)
         goto out;
     ck_disconnect(w);
     ck_client_t *again = resume(x, id, false, NULL);
-    if (!again || !ping(x, again))
+    if (!again || !ck_ping(x, again))
         goto out;
     ck_close(again);
     if (ck_expect_quiet(x, s, 2 * CK_QUIET))
@@ -952,7 +904,7 @@ static ck_status_t nowill_nothing(ck_ctx_t *x)
     ck_disconnect(w);
     ck_connect_opts_t o = {.client_id = id, .clean = false};
     ck_client_t *c = ck_connected_with(x, &o, NULL);
-    if (!c || !ping(x, c))
+    if (!c || !ck_ping(x, c))
         goto out;
     ck_close(c);
     if (ck_expect_quiet(x, s, 2 * CK_QUIET))
@@ -1088,17 +1040,17 @@ static ck_status_t keepalive_kept(ck_ctx_t *x, int every, bool with_publish)
     ck_buf_t b;
     ck_build_publish(&b, 4, ck_topic(x, "t"), "k", 1, 0, false, false, 0, NULL);
     for (int elapsed = 0; elapsed < 2400; elapsed += every) {
-        nap(every);
+        ck_sleep_ms(every);
         if (with_publish) {
             if (!ck_send_buf(c, &b))
                 return ck_fail(x, "the connection closed after %d ms", elapsed + every);
             if (!ck_expect_quiet(x, c, 0))
                 return CK_FAIL;
-        } else if (!ping(x, c)) {
+        } else if (!ck_ping(x, c)) {
             return CK_FAIL;
         }
     }
-    return ping(x, c) ? CK_PASS : CK_FAIL;
+    return ck_ping(x, c) ? CK_PASS : CK_FAIL;
 }
 
 static ck_status_t keepalive_ping(ck_ctx_t *x) { return keepalive_kept(x, 800, false); }
@@ -1110,7 +1062,7 @@ static ck_status_t keepalive_zero(ck_ctx_t *x)
     ck_client_t *c = ck_connected(x, "a", true);
     if (!c || !ck_expect_quiet(x, c, 2000))
         return CK_FAIL;
-    return ping(x, c) ? CK_PASS : CK_FAIL;
+    return ck_ping(x, c) ? CK_PASS : CK_FAIL;
 }
 
 static ck_status_t keepalive_will(ck_ctx_t *x)
@@ -1208,7 +1160,7 @@ static ck_status_t id_23(ck_ctx_t *x)
     ck_build_connect(x, &b, &o);
     if (!ck_send_buf(c, &b) || !connack_exact(x, c, 0, 0))
         return CK_FAIL;
-    return ping(x, c) ? CK_PASS : CK_FAIL;
+    return ck_ping(x, c) ? CK_PASS : CK_FAIL;
 }
 
 /* MQTT-3.1.3-6: an empty client id gets a unique one; SKIP when refused. */
@@ -1244,7 +1196,7 @@ static ck_status_t empty_id_works(ck_ctx_t *x)
     if (!c)
         return CK_FAIL;
     const char *t = ck_topic(x, "t");
-    if (!ck_subscribed(x, c, t, 1, 1) || !publish_via(x, t, "me", 1, false))
+    if (!ck_subscribed(x, c, t, 1, 1) || !ck_publish_via(x, t, "me", 1, false, NULL))
         return CK_FAIL;
     return expect_pub_s(x, c, t, "me", 1, false) ? CK_PASS : CK_FAIL;
 }
@@ -1260,7 +1212,7 @@ static ck_status_t empty_id_unique(ck_ctx_t *x)
     ck_client_t *b = empty_id(x, &refused);
     if (!b)
         return refused ? ck_fail(x, "second zero-length id refused, first accepted") : CK_FAIL;
-    return ping(x, a) && ping(x, b) ? CK_PASS : CK_FAIL;
+    return ck_ping(x, a) && ck_ping(x, b) ? CK_PASS : CK_FAIL;
 }
 
 /* MQTT-3.1.3-8: empty id with clean session 0. */
@@ -1308,7 +1260,7 @@ static ck_status_t id_65535(ck_ctx_t *x)
     if (!ck_expect(x, c, MQ_PKT_CONNACK, CK_WAIT, &p))
         return CK_FAIL;
     if (p.p.u.connack.rc == 0)
-        return ping(x, c) ? CK_PASS : CK_FAIL;
+        return ck_ping(x, c) ? CK_PASS : CK_FAIL;
     const uint8_t want[4] = {0x20, 0x02, 0x00, 0x02};
     if (p.len != 4 || memcmp(p.raw, want, 4) != 0)
         return ck_fail_bytes(x, "CONNACK 0x00 or exactly", want, 4, p.raw, p.len);
@@ -1360,7 +1312,7 @@ static ck_status_t takeover(ck_ctx_t *x)
     ck_client_t *b = a ? ck_connected_with(x, &o, NULL) : NULL;
     if (!b || !ck_expect_closed(x, a, CK_WAIT, false))
         return CK_FAIL;
-    return ping(x, b) ? CK_PASS : CK_FAIL;
+    return ck_ping(x, b) ? CK_PASS : CK_FAIL;
 }
 
 static ck_status_t takeover_session(ck_ctx_t *x)
@@ -1380,7 +1332,7 @@ static ck_status_t takeover_session(ck_ctx_t *x)
         ck_fail(x, "Session Present %d after takeover of a live session, expected 1", sp);
         goto out;
     }
-    if (publish_via(x, t, "still", 1, false) && expect_pub_s(x, b, t, "still", 1, false))
+    if (ck_publish_via(x, t, "still", 1, false, NULL) && expect_pub_s(x, b, t, "still", 1, false))
         st = CK_PASS;
 out:
     ck_clear_session(x, id, 4);
@@ -1412,7 +1364,7 @@ static ck_status_t connect_bytewise(ck_ctx_t *x)
     for (size_t i = 0; i < b.n; i++) {
         if (!ck_send(c, b.b + i, 1))
             return ck_fail(x, "connection closed after %zu of %zu bytes", i, b.n);
-        nap(5);
+        ck_sleep_ms(5);
     }
     return connack_exact(x, c, 0, 0) ? CK_PASS : CK_FAIL;
 }
@@ -1432,7 +1384,7 @@ static ck_status_t connect_long_length(ck_ctx_t *x)
         return ck_fail(x, "test error: the remaining length fits one byte");
     if (!ck_send_buf(c, &b) || !connack_exact(x, c, 0, 0))
         return CK_FAIL;
-    return ping(x, c) ? CK_PASS : CK_FAIL;
+    return ck_ping(x, c) ? CK_PASS : CK_FAIL;
 }
 
 /* MQTT-3.1.4-5: nothing after a refused CONNECT is processed. */
@@ -1481,7 +1433,7 @@ static ck_status_t connack_before_queued(ck_ctx_t *x)
     const char *id = ck_client_id(x, "p");
     const char *t = ck_topic(x, "t");
     ck_status_t st = CK_FAIL;
-    if (!make_session(x, id, t, 1, true) || !publish_via(x, t, "q", 1, false))
+    if (!make_session(x, id, t, 1, true) || !ck_publish_via(x, t, "q", 1, false, NULL))
         goto out;
     ck_client_t *c = ck_open(x, 0);
     ck_connect_opts_t o = {.client_id = id, .clean = false};
@@ -1620,7 +1572,7 @@ static ck_status_t session_many(ck_ctx_t *x)
         ck_disconnect(c);
     }
     ck_client_t *c = resume(x, id, false, NULL);
-    if (c && publish_via(x, t, "x", 1, false) && expect_pub_s(x, c, t, "x", 1, false))
+    if (c && ck_publish_via(x, t, "x", 1, false, NULL) && expect_pub_s(x, c, t, "x", 1, false))
         st = CK_PASS;
 out:
     ck_clear_session(x, id, 4);
@@ -1672,9 +1624,9 @@ static ck_status_t session_lasts_connection(ck_ctx_t *x)
     ck_client_t *c = subscriber(x, "a", t, 1);
     if (!c || !ck_expect_quiet(x, c, 1000))
         return CK_FAIL;
-    if (!publish_via(x, t, "one", 1, false) || !expect_pub_s(x, c, t, "one", 1, false))
+    if (!ck_publish_via(x, t, "one", 1, false, NULL) || !expect_pub_s(x, c, t, "one", 1, false))
         return CK_FAIL;
-    return publish_via(x, t, "two", 1, false) && expect_pub_s(x, c, t, "two", 1, false)
+    return ck_publish_via(x, t, "two", 1, false, NULL) && expect_pub_s(x, c, t, "two", 1, false)
                ? CK_PASS
                : CK_FAIL;
 }
@@ -1687,7 +1639,7 @@ static ck_status_t resend(ck_ctx_t *x, uint8_t qos, bool send_pubrec)
     ck_status_t st = CK_FAIL;
     ck_connect_opts_t o = {.client_id = id, .clean = false};
     ck_client_t *c = ck_connected_with(x, &o, NULL);
-    if (!c || !ck_subscribed(x, c, t, qos, qos) || !publish_via(x, t, "again", qos, false))
+    if (!c || !ck_subscribed(x, c, t, qos, qos) || !ck_publish_via(x, t, "again", qos, false, NULL))
         goto out;
     ck_packet_t p;
     if (!expect_pub(x, c, t, strlen(t), "again", 5, qos, false, 0, false, &p))
@@ -1743,8 +1695,8 @@ static ck_status_t no_resend_acked(ck_ctx_t *x)
     ck_status_t st = CK_FAIL;
     ck_connect_opts_t o = {.client_id = id, .clean = false};
     ck_client_t *c = ck_connected_with(x, &o, NULL);
-    if (!c || !ck_subscribed(x, c, t, 1, 1) || !publish_via(x, t, "done", 1, false) ||
-        !expect_pub_s(x, c, t, "done", 1, false) || !ping(x, c))
+    if (!c || !ck_subscribed(x, c, t, 1, 1) || !ck_publish_via(x, t, "done", 1, false, NULL) ||
+        !expect_pub_s(x, c, t, "done", 1, false) || !ck_ping(x, c))
         goto out;
     ck_close(c);
     c = resume(x, id, false, NULL);
@@ -1773,7 +1725,7 @@ static ck_status_t v31_connect(ck_ctx_t *x, const char *id, uint8_t *rc)
         return ck_fail_bytes(x, "CONNACK 20 02 00 rc", NULL, 0, p.raw, p.len);
     if (*rc != 0 && !ck_expect_closed(x, c, CK_WAIT, false))
         return CK_FAIL;
-    if (*rc == 0 && !ping(x, c))
+    if (*rc == 0 && !ck_ping(x, c))
         return CK_FAIL;
     return CK_PASS;
 }

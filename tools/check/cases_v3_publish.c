@@ -37,24 +37,11 @@ static const char *pkt_name(uint8_t t)
     return n[t & 15];
 }
 
-static bool str_is(mq_str_t s, const char *z)
-{
-    size_t n = strlen(z);
-    return s.len == n && (n == 0 || memcmp(s.ptr, z, n) == 0);
-}
-
 static bool send_pub(ck_client_t *c, const char *topic, const char *payload, uint8_t qos,
                      bool retain, bool dup, uint16_t pid)
 {
     ck_buf_t b;
     ck_build_publish(&b, V, topic, payload, strlen(payload), qos, retain, dup, pid, NULL);
-    return ck_send_buf(c, &b);
-}
-
-static bool send_ack(ck_client_t *c, uint8_t type, uint16_t pid)
-{
-    ck_buf_t b;
-    ck_build_ack(&b, type, pid);
     return ck_send_buf(c, &b);
 }
 
@@ -81,14 +68,6 @@ static bool expect_ack(ck_ctx_t *x, ck_client_t *c, uint8_t type, uint16_t pid)
     return true;
 }
 
-/* PINGREQ / PINGRESP: everything sent before has been processed. */
-static bool sync_ping(ck_ctx_t *x, ck_client_t *c)
-{
-    static const uint8_t ping[2] = {0xC0, 0x00};
-    ck_packet_t p;
-    return ck_send(c, ping, 2) && ck_expect(x, c, MQ_PKT_PINGRESP, CK_WAIT, &p);
-}
-
 /* Publishes and completes the publisher's side of the flow (MQTT-3.3.4-1). */
 static bool publish(ck_ctx_t *x, ck_client_t *c, const char *topic, const char *payload,
                     uint8_t qos, bool retain, uint16_t pid)
@@ -98,29 +77,11 @@ static bool publish(ck_ctx_t *x, ck_client_t *c, const char *topic, const char *
         return false;
     }
     if (qos == 0)
-        return sync_ping(x, c);
+        return ck_ping(x, c);
     if (qos == 1)
         return expect_ack(x, c, MQ_PKT_PUBACK, pid);
-    return expect_ack(x, c, MQ_PKT_PUBREC, pid) && send_ack(c, MQ_PKT_PUBREL, pid) &&
+    return expect_ack(x, c, MQ_PKT_PUBREC, pid) && ck_send_ack(c, MQ_PKT_PUBREL, pid) &&
            expect_ack(x, c, MQ_PKT_PUBCOMP, pid);
-}
-
-/*
- * Removes a retained message and waits until the broker has done so (a
- * QoS 1 empty retained PUBLISH and its PUBACK): a case may clear several
- * topics, and a cleaner that does not wait can be taken over by the next
- * one (same client id) before its PUBLISH is processed.
- */
-static void clear_retained(ck_ctx_t *x, const char *topic)
-{
-    ck_client_t *c = ck_connected(x, "cleaner", true);
-    if (!c)
-        return;
-    if (send_pub(c, topic, "", 1, true, false, 1)) {
-        ck_packet_t p;
-        ck_recv(x, c, CK_WAIT, &p);
-    }
-    ck_disconnect(c);
 }
 
 /* SUBSCRIBE with n filters; checks SUBACK = 90 len id codes... (MQTT-3.8.4-1/2/5,
@@ -203,12 +164,12 @@ typedef struct want {
 static bool check_pub(ck_ctx_t *x, const ck_packet_t *p, const want_t *w)
 {
     const mq_publish_t *m = &p->p.u.publish;
-    if (w->topic && !str_is(m->topic, w->topic)) {
+    if (w->topic && !ck_str_is(m->topic, w->topic)) {
         ck_fail(x, "PUBLISH on topic '%.*s', expected '%s'", (int)m->topic.len,
                 (const char *)m->topic.ptr, w->topic);
         return false;
     }
-    if (w->payload && !str_is(m->payload, w->payload)) {
+    if (w->payload && !ck_str_is(m->payload, w->payload)) {
         ck_fail(x, "PUBLISH on %s with payload '%.*s', expected '%s'", w->topic ? w->topic : "?",
                 (int)m->payload.len, (const char *)m->payload.ptr, w->payload);
         return false;
@@ -254,7 +215,7 @@ static int next_pub(ck_ctx_t *x, ck_client_t *c, int ms, ck_packet_t *out)
         if (r != 1)
             return r;
         if (out->type == MQ_PKT_PUBREL) {
-            send_ack(c, MQ_PKT_PUBCOMP, out->p.u.ack.packet_id);
+            ck_send_ack(c, MQ_PKT_PUBCOMP, out->p.u.ack.packet_id);
             continue;
         }
         if (out->type != MQ_PKT_PUBLISH) {
@@ -263,9 +224,9 @@ static int next_pub(ck_ctx_t *x, ck_client_t *c, int ms, ck_packet_t *out)
         }
         const mq_publish_t *m = &out->p.u.publish;
         if (m->qos == 1)
-            send_ack(c, MQ_PKT_PUBACK, m->packet_id);
+            ck_send_ack(c, MQ_PKT_PUBACK, m->packet_id);
         else if (m->qos == 2)
-            send_ack(c, MQ_PKT_PUBREC, m->packet_id);
+            ck_send_ack(c, MQ_PKT_PUBREC, m->packet_id);
         return 1;
     }
 }
@@ -410,7 +371,7 @@ static ck_status_t matching(ck_ctx_t *x, const char *filter, const char *const *
         const mq_publish_t *m = &pk.p.u.publish;
         size_t i;
         for (i = 0; i < n; i++)
-            if (str_is(m->topic, topics[i]))
+            if (ck_str_is(m->topic, topics[i]))
                 break;
         if (i == n) {
             if (own && !contains(m->topic, own))
@@ -556,7 +517,7 @@ static ck_status_t pid_resend_same(ck_ctx_t *x)
             else
                 ck_fail(x, "re-sent PUBLISH has id %u, first sent with %u",
                         pk.p.u.publish.packet_id, pid);
-            send_ack(s, MQ_PKT_PUBACK, pk.p.u.publish.packet_id);
+            ck_send_ack(s, MQ_PKT_PUBACK, pk.p.u.publish.packet_id);
         }
     }
     ck_clear_session(x, id, V);
@@ -604,7 +565,8 @@ static ck_status_t pid_pubrec(ck_ctx_t *x)
     if (!c)
         return CK_FAIL;
     return send_pub(c, ck_topic(x, "t"), "x", 2, false, false, 0xFFFF) &&
-                   expect_ack(x, c, MQ_PKT_PUBREC, 0xFFFF) && send_ack(c, MQ_PKT_PUBREL, 0xFFFF) &&
+                   expect_ack(x, c, MQ_PKT_PUBREC, 0xFFFF) &&
+                   ck_send_ack(c, MQ_PKT_PUBREL, 0xFFFF) &&
                    expect_ack(x, c, MQ_PKT_PUBCOMP, 0xFFFF)
                ? CK_PASS
                : CK_FAIL;
@@ -623,8 +585,8 @@ static ck_status_t pid_server_pubrel(ck_ctx_t *x)
     if (!expect_msg(x, s, &w, &pk))
         return CK_FAIL;
     uint16_t id = pk.p.u.publish.packet_id;
-    return send_ack(s, MQ_PKT_PUBREC, id) && expect_ack(x, s, MQ_PKT_PUBREL, id) &&
-                   send_ack(s, MQ_PKT_PUBCOMP, id) && nothing(x, s, "after PUBCOMP")
+    return ck_send_ack(s, MQ_PKT_PUBREC, id) && expect_ack(x, s, MQ_PKT_PUBREL, id) &&
+                   ck_send_ack(s, MQ_PKT_PUBCOMP, id) && nothing(x, s, "after PUBCOMP")
                ? CK_PASS
                : CK_FAIL;
 }
@@ -670,10 +632,10 @@ static ck_status_t dup_on_redelivery(ck_ctx_t *x, uint8_t qos)
         if (expect_msg(x, s, &w2, &pk)) {
             uint16_t id2 = pk.p.u.publish.packet_id;
             if (qos == 1)
-                st = send_ack(s, MQ_PKT_PUBACK, id2) ? CK_PASS : CK_FAIL;
+                st = ck_send_ack(s, MQ_PKT_PUBACK, id2) ? CK_PASS : CK_FAIL;
             else
-                st = send_ack(s, MQ_PKT_PUBREC, id2) && expect_ack(x, s, MQ_PKT_PUBREL, id2) &&
-                             send_ack(s, MQ_PKT_PUBCOMP, id2)
+                st = ck_send_ack(s, MQ_PKT_PUBREC, id2) && expect_ack(x, s, MQ_PKT_PUBREL, id2) &&
+                             ck_send_ack(s, MQ_PKT_PUBCOMP, id2)
                          ? CK_PASS
                          : CK_FAIL;
         }
@@ -763,7 +725,7 @@ static ck_status_t dup_not_propagated(ck_ctx_t *x, uint8_t qos)
     if (!send_pub(p, t, "m", qos, false, true, 6))
         return CK_FAIL;
     if (qos == 1 ? !expect_ack(x, p, MQ_PKT_PUBACK, 6)
-                 : !(expect_ack(x, p, MQ_PKT_PUBREC, 6) && send_ack(p, MQ_PKT_PUBREL, 6) &&
+                 : !(expect_ack(x, p, MQ_PKT_PUBREC, 6) && ck_send_ack(p, MQ_PKT_PUBREL, 6) &&
                      expect_ack(x, p, MQ_PKT_PUBCOMP, 6)))
         return CK_FAIL;
     return got(x, s, t, "m", qos, 0) ? CK_PASS : CK_FAIL;
@@ -807,7 +769,7 @@ static ck_status_t qos3_retain_closes(ck_ctx_t *x)
             !nothing(x, s, "a QoS 3 retained PUBLISH must not be stored"))
             st = CK_FAIL;
     }
-    clear_retained(x, t);
+    ck_clear_retained(x, t);
     return st;
 }
 
@@ -824,7 +786,7 @@ static ck_status_t retained_delivered(ck_ctx_t *x, uint8_t qos, uint8_t sq)
             nothing(x, s, "one retained message"))
             st = CK_PASS;
     }
-    clear_retained(x, t);
+    ck_clear_retained(x, t);
     return st;
 }
 
@@ -858,7 +820,7 @@ static ck_status_t retained_each_topic(ck_ctx_t *x)
                     break;
                 int k = -1;
                 for (int j = 0; j < 3; j++)
-                    if (str_is(pk.p.u.publish.topic, t[j]))
+                    if (ck_str_is(pk.p.u.publish.topic, t[j]))
                         k = j;
                 if (k < 0 || seen[k]) {
                     ck_fail(x, "unexpected retained message on '%.*s'",
@@ -874,8 +836,8 @@ static ck_status_t retained_each_topic(ck_ctx_t *x)
         }
     }
     for (int i = 0; i < 3; i++)
-        clear_retained(x, t[i]);
-    clear_retained(x, other);
+        ck_clear_retained(x, t[i]);
+    ck_clear_retained(x, other);
     return st;
 }
 
@@ -890,7 +852,7 @@ static ck_status_t retained_last_only(ck_ctx_t *x)
             nothing(x, s, "only the last retained message"))
             st = CK_PASS;
     }
-    clear_retained(x, t);
+    ck_clear_retained(x, t);
     return st;
 }
 
@@ -911,7 +873,7 @@ static ck_status_t retained_qos0_replaces(ck_ctx_t *x)
                 st = CK_PASS;
         }
     }
-    clear_retained(x, t);
+    ck_clear_retained(x, t);
     return st;
 }
 
@@ -932,7 +894,7 @@ static ck_status_t retain_cleared_on_forward(ck_ctx_t *x, uint8_t qos)
         if (s2 && subscribe(x, s2, t, qos) && got(x, s2, t, "live", qos, 1))
             st = CK_PASS;
     }
-    clear_retained(x, t);
+    ck_clear_retained(x, t);
     return st;
 }
 
@@ -949,7 +911,7 @@ static ck_status_t retained_empty_forwarded(ck_ctx_t *x)
     if (s && p && subscribe(x, s, t, 1) && publish(x, p, t, "v", 1, true, 1) &&
         got(x, s, t, "v", 1, 0) && publish(x, p, t, "", 1, true, 2) && got(x, s, t, "", 1, 0))
         st = CK_PASS;
-    clear_retained(x, t);
+    ck_clear_retained(x, t);
     return st;
 }
 
@@ -965,7 +927,7 @@ static ck_status_t retained_empty_clears(ck_ctx_t *x)
             nothing(x, s, "a zero-byte retained PUBLISH removes the retained message"))
             st = CK_PASS;
     }
-    clear_retained(x, t);
+    ck_clear_retained(x, t);
     return st;
 }
 
@@ -981,7 +943,7 @@ static ck_status_t retained_empty_not_stored(ck_ctx_t *x)
             nothing(x, s, "a zero-byte retained message must not be stored"))
             st = CK_PASS;
     }
-    clear_retained(x, t);
+    ck_clear_retained(x, t);
     return st;
 }
 
@@ -1009,7 +971,7 @@ static ck_status_t retain0_keeps_retained(ck_ctx_t *x, const char *payload)
             nothing(x, s, "one retained message"))
             st = CK_PASS;
     }
-    clear_retained(x, t);
+    ck_clear_retained(x, t);
     return st;
 }
 
@@ -1089,7 +1051,7 @@ static ck_status_t response_qos0(ck_ctx_t *x)
     ck_client_t *c = ck_connected(x, "c", true);
     if (!c)
         return CK_FAIL;
-    return send_pub(c, ck_topic(x, "t"), "x", 0, false, false, 0) && sync_ping(x, c) ? CK_PASS
+    return send_pub(c, ck_topic(x, "t"), "x", 0, false, false, 0) && ck_ping(x, c) ? CK_PASS
                                                                                       : CK_FAIL;
 }
 
@@ -1166,10 +1128,10 @@ static ck_status_t overlap(ck_ctx_t *x, uint8_t pq)
                        best, pq);
     for (int i = 0; i < n; i++) {
         if (qs[i] == 1)
-            send_ack(s, MQ_PKT_PUBACK, ids[i]);
-        else if (qs[i] == 2 && !(send_ack(s, MQ_PKT_PUBREC, ids[i]) &&
+            ck_send_ack(s, MQ_PKT_PUBACK, ids[i]);
+        else if (qs[i] == 2 && !(ck_send_ack(s, MQ_PKT_PUBREC, ids[i]) &&
                                  expect_ack(x, s, MQ_PKT_PUBREL, ids[i]) &&
-                                 send_ack(s, MQ_PKT_PUBCOMP, ids[i])))
+                                 ck_send_ack(s, MQ_PKT_PUBCOMP, ids[i])))
             return CK_FAIL;
     }
     return CK_PASS;
@@ -1326,7 +1288,7 @@ static ck_status_t resubscribe_retained(ck_ctx_t *x)
         got(x, s, t, "kept", 1, 1) && subscribe(x, s, t, 1) && got(x, s, t, "kept", 1, 1) &&
         nothing(x, s, "one re-sent retained message"))
         st = CK_PASS;
-    clear_retained(x, t);
+    ck_clear_retained(x, t);
     return st;
 }
 
@@ -1346,7 +1308,7 @@ static ck_status_t resubscribe_flow(ck_ctx_t *x)
     if (!expect_msg(x, s, &w, &pk))
         return CK_FAIL;
     uint16_t id = pk.p.u.publish.packet_id;
-    if (!subscribe(x, s, t, 1) || !send_ack(s, MQ_PKT_PUBACK, id) ||
+    if (!subscribe(x, s, t, 1) || !ck_send_ack(s, MQ_PKT_PUBACK, id) ||
         !publish(x, p, t, "b", 1, false, 2))
         return CK_FAIL;
     return got(x, s, t, "b", 1, 0) && nothing(x, s, "one delivery") ? CK_PASS : CK_FAIL;
@@ -1571,8 +1533,8 @@ static ck_status_t unsub_completes_q2(ck_ctx_t *x)
     if (!expect_msg(x, s, &w, &pk))
         return CK_FAIL;
     uint16_t id = pk.p.u.publish.packet_id;
-    return unsubscribe(x, s, 2, t) && send_ack(s, MQ_PKT_PUBREC, id) &&
-                   expect_ack(x, s, MQ_PKT_PUBREL, id) && send_ack(s, MQ_PKT_PUBCOMP, id)
+    return unsubscribe(x, s, 2, t) && ck_send_ack(s, MQ_PKT_PUBREC, id) &&
+                   expect_ack(x, s, MQ_PKT_PUBREL, id) && ck_send_ack(s, MQ_PKT_PUBCOMP, id)
                ? CK_PASS
                : CK_FAIL;
 }
@@ -1600,7 +1562,7 @@ static ck_status_t unsub_completes_q1(ck_ctx_t *x)
                 if (pk.p.u.publish.packet_id != pid)
                     ck_fail(x, "re-sent with id %u, first sent with %u", pk.p.u.publish.packet_id,
                             pid);
-                else if (send_ack(s, MQ_PKT_PUBACK, pid) && nothing(x, s, "unsubscribed"))
+                else if (ck_send_ack(s, MQ_PKT_PUBACK, pid) && nothing(x, s, "unsubscribed"))
                     st = CK_PASS;
             }
         }
@@ -1682,10 +1644,10 @@ static ck_status_t flow_q1_sender(ck_ctx_t *x)
     ck_packet_t pk;
     want_t wa = {t, "acked", 1, 0, 0}, wb = {t, "open", 1, 0, 0};
     if (s && p && subscribe(x, s, t, 1) && publish(x, p, t, "acked", 1, false, 1) &&
-        expect_msg(x, s, &wa, &pk) && send_ack(s, MQ_PKT_PUBACK, pk.p.u.publish.packet_id) &&
+        expect_msg(x, s, &wa, &pk) && ck_send_ack(s, MQ_PKT_PUBACK, pk.p.u.publish.packet_id) &&
         publish(x, p, t, "open", 1, false, 2) && expect_msg(x, s, &wb, &pk)) {
         uint16_t pid = pk.p.u.publish.packet_id;
-        if (sync_ping(x, s)) {
+        if (ck_ping(x, s)) {
             ck_close(s);
             s = ck_connected_with(x, &o, NULL);
             want_t w2 = {t, "open", 1, 0, 1};
@@ -1693,7 +1655,7 @@ static ck_status_t flow_q1_sender(ck_ctx_t *x)
                 if (pk.p.u.publish.packet_id != pid)
                     ck_fail(x, "re-sent with id %u, first sent with %u",
                             pk.p.u.publish.packet_id, pid);
-                else if (send_ack(s, MQ_PKT_PUBACK, pid) &&
+                else if (ck_send_ack(s, MQ_PKT_PUBACK, pid) &&
                          nothing(x, s, "the acknowledged message is not re-sent"))
                     st = CK_PASS;
             }
@@ -1731,8 +1693,8 @@ static ck_status_t flow_q2_sender(ck_ctx_t *x)
         return CK_FAIL;
     uint16_t id = pk.p.u.publish.packet_id;
     /* Unacknowledged: no PUBREL before the PUBREC. */
-    return nothing(x, s, "no PUBREL before PUBREC") && send_ack(s, MQ_PKT_PUBREC, id) &&
-                   expect_ack(x, s, MQ_PKT_PUBREL, id) && send_ack(s, MQ_PKT_PUBCOMP, id) &&
+    return nothing(x, s, "no PUBREL before PUBREC") && ck_send_ack(s, MQ_PKT_PUBREC, id) &&
+                   expect_ack(x, s, MQ_PKT_PUBREL, id) && ck_send_ack(s, MQ_PKT_PUBCOMP, id) &&
                    nothing(x, s, "flow complete")
                ? CK_PASS
                : CK_FAIL;
@@ -1753,10 +1715,10 @@ static ck_status_t flow_q2_no_publish_after_pubrel(ck_ctx_t *x)
     if (s && p && subscribe(x, s, t, 2) && publish(x, p, t, "m", 2, false, 1) &&
         expect_msg(x, s, &w, &pk)) {
         uint16_t pid = pk.p.u.publish.packet_id;
-        if (send_ack(s, MQ_PKT_PUBREC, pid) && expect_ack(x, s, MQ_PKT_PUBREL, pid)) {
+        if (ck_send_ack(s, MQ_PKT_PUBREC, pid) && expect_ack(x, s, MQ_PKT_PUBREL, pid)) {
             ck_close(s);
             s = ck_connected_with(x, &o, NULL);
-            if (s && expect_ack(x, s, MQ_PKT_PUBREL, pid) && send_ack(s, MQ_PKT_PUBCOMP, pid) &&
+            if (s && expect_ack(x, s, MQ_PKT_PUBREL, pid) && ck_send_ack(s, MQ_PKT_PUBCOMP, pid) &&
                 nothing(x, s, "flow complete"))
                 st = CK_PASS;
         }
@@ -1775,7 +1737,7 @@ static ck_status_t flow_q2_dup_before_pubrel(ck_ctx_t *x)
         return CK_FAIL;
     return send_pub(p, t, "m", 2, false, false, 9) && expect_ack(x, p, MQ_PKT_PUBREC, 9) &&
                    send_pub(p, t, "m", 2, false, true, 9) && expect_ack(x, p, MQ_PKT_PUBREC, 9) &&
-                   send_ack(p, MQ_PKT_PUBREL, 9) && expect_ack(x, p, MQ_PKT_PUBCOMP, 9) &&
+                   ck_send_ack(p, MQ_PKT_PUBREL, 9) && expect_ack(x, p, MQ_PKT_PUBCOMP, 9) &&
                    got(x, s, t, "m", 2, 0) && nothing(x, s, "exactly once")
                ? CK_PASS
                : CK_FAIL;
@@ -1789,7 +1751,7 @@ static ck_status_t flow_q2_pubcomp(ck_ctx_t *x)
         return CK_FAIL;
     return send_pub(c, ck_topic(x, "t"), "x", 2, false, false, 0x4321) &&
                    expect_ack(x, c, MQ_PKT_PUBREC, 0x4321) &&
-                   send_ack(c, MQ_PKT_PUBREL, 0x4321) && expect_ack(x, c, MQ_PKT_PUBCOMP, 0x4321)
+                   ck_send_ack(c, MQ_PKT_PUBREL, 0x4321) && expect_ack(x, c, MQ_PKT_PUBCOMP, 0x4321)
                ? CK_PASS
                : CK_FAIL;
 }
@@ -1801,8 +1763,8 @@ static ck_status_t flow_q2_pubrel_repeat(ck_ctx_t *x)
     if (!c)
         return CK_FAIL;
     return send_pub(c, ck_topic(x, "t"), "x", 2, false, false, 0x55) &&
-                   expect_ack(x, c, MQ_PKT_PUBREC, 0x55) && send_ack(c, MQ_PKT_PUBREL, 0x55) &&
-                   expect_ack(x, c, MQ_PKT_PUBCOMP, 0x55) && send_ack(c, MQ_PKT_PUBREL, 0x55) &&
+                   expect_ack(x, c, MQ_PKT_PUBREC, 0x55) && ck_send_ack(c, MQ_PKT_PUBREL, 0x55) &&
+                   expect_ack(x, c, MQ_PKT_PUBCOMP, 0x55) && ck_send_ack(c, MQ_PKT_PUBREL, 0x55) &&
                    expect_ack(x, c, MQ_PKT_PUBCOMP, 0x55)
                ? CK_PASS
                : CK_FAIL;
@@ -1859,14 +1821,14 @@ static ck_status_t offline_session(ck_ctx_t *x)
         ck_disconnect(s);
         /* The broker must have seen the DISCONNECT before the publish. */
         ck_client_t *probe = ck_connected(x, "probe", true);
-        if (probe && sync_ping(x, probe) && publish(x, p, t, "queued", 1, false, 1)) {
+        if (probe && ck_ping(x, probe) && publish(x, p, t, "queued", 1, false, 1)) {
             /* DUP may be 1 if the broker had sent it before it saw the
              * DISCONNECT: the message is then still owed. */
             s = ck_connected_with(x, &o, NULL);
             want_t w = {t, "queued", 1, 0, -1};
             ck_packet_t pk;
             if (s && expect_msg(x, s, &w, &pk) &&
-                send_ack(s, MQ_PKT_PUBACK, pk.p.u.publish.packet_id))
+                ck_send_ack(s, MQ_PKT_PUBACK, pk.p.u.publish.packet_id))
                 st = CK_PASS;
         }
     }
@@ -1920,7 +1882,7 @@ static ck_status_t order_resend(ck_ctx_t *x)
                     pk.p.u.publish.packet_id, ids[i]);
             goto out;
         }
-        send_ack(s, MQ_PKT_PUBACK, ids[i]);
+        ck_send_ack(s, MQ_PKT_PUBACK, ids[i]);
     }
     st = nothing(x, s, "all re-sent") ? CK_PASS : CK_FAIL;
 out:
@@ -1954,7 +1916,7 @@ static ck_status_t order_acks(ck_ctx_t *x, uint8_t qos)
     if (qos == 2)
         for (int i = 0; i < N; i++) {
             uint16_t pid = (uint16_t)(1000 - i * 37);
-            if (!send_ack(c, MQ_PKT_PUBREL, pid) || !expect_ack(x, c, MQ_PKT_PUBCOMP, pid))
+            if (!ck_send_ack(c, MQ_PKT_PUBREL, pid) || !expect_ack(x, c, MQ_PKT_PUBCOMP, pid))
                 return CK_FAIL;
         }
     return CK_PASS;
@@ -1996,7 +1958,7 @@ static ck_status_t order_pubrels(ck_ctx_t *x)
         if (!expect_ack(x, s, MQ_PKT_PUBREL, ids[ord[i]]))
             return CK_FAIL;
     for (int i = 0; i < N; i++)
-        send_ack(s, MQ_PKT_PUBCOMP, ids[ord[i]]);
+        ck_send_ack(s, MQ_PKT_PUBCOMP, ids[ord[i]]);
     return nothing(x, s, "flows complete") ? CK_PASS : CK_FAIL;
 }
 
@@ -2039,7 +2001,7 @@ static ck_status_t order_delivery(ck_ctx_t *x, uint8_t qos, int nsubs, bool wild
     if (!ck_send_buf(p, &all))
         return CK_FAIL;
     if (qos == 0) {
-        if (!sync_ping(x, p))
+        if (!ck_ping(x, p))
             return CK_FAIL;
     } else {
         for (int i = 0; i < N; i++) {
@@ -2048,7 +2010,7 @@ static ck_status_t order_delivery(ck_ctx_t *x, uint8_t qos, int nsubs, bool wild
                 return CK_FAIL;
         }
         for (int i = 0; qos == 2 && i < N; i++)
-            if (!send_ack(p, MQ_PKT_PUBREL, (uint16_t)(i + 1)) ||
+            if (!ck_send_ack(p, MQ_PKT_PUBREL, (uint16_t)(i + 1)) ||
                 !expect_ack(x, p, MQ_PKT_PUBCOMP, (uint16_t)(i + 1)))
                 return CK_FAIL;
     }

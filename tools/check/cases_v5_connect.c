@@ -11,65 +11,17 @@
  * Never: sleeps longer than a keepalive / delay under test (all waits are
  * bounded), leaves retained messages or sessions behind.
  *
- * check_int.h is included only for raw_drain(): the replies to a CONNECT with
- * a foreign protocol name/level may be in a 3.x layout the v5 decoder refuses.
+ * check_int.h is included only for the case's number (x->seq), which makes
+ * a client identifier of exactly 23 characters unique.
  */
 #define _GNU_SOURCE
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "check.h"
 #include "check_int.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
-
-static void p_byte(ck_buf_t *b, uint8_t id, uint8_t v)
-{
-    ck_b_u8(b, id);
-    ck_b_u8(b, v);
-}
-
-static void p_u16(ck_buf_t *b, uint8_t id, uint16_t v)
-{
-    ck_b_u8(b, id);
-    ck_b_u16(b, v);
-}
-
-static void p_u32(ck_buf_t *b, uint8_t id, uint32_t v)
-{
-    ck_b_u8(b, id);
-    ck_b_u32(b, v);
-}
-
-static void p_str(ck_buf_t *b, uint8_t id, const char *s)
-{
-    ck_b_u8(b, id);
-    ck_b_str(b, s);
-}
-
-static void p_bin(ck_buf_t *b, uint8_t id, const void *d, uint16_t n)
-{
-    ck_b_u8(b, id);
-    ck_b_bin(b, d, n);
-}
-
-static void p_pair(ck_buf_t *b, const char *k, const char *v)
-{
-    ck_b_u8(b, 0x26);
-    ck_b_str(b, k);
-    ck_b_str(b, v);
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* CONNECT variable header of level 5 with the given flags, written by hand. */
 static void conn_head(ck_buf_t *b, uint8_t flags, uint16_t ka, const ck_buf_t *props)
@@ -111,15 +63,6 @@ static bool connack_code_ok(uint8_t rc)
 {
     static const uint8_t ok[] = {0x00, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89,
                                  0x8A, 0x8C, 0x90, 0x95, 0x97, 0x99, 0x9A, 0x9B, 0x9C, 0x9D, 0x9F};
-    return memchr(ok, rc, sizeof(ok)) != NULL;
-}
-
-/* Table 3-10, the DISCONNECT Reason Codes a Server may send (MQTT-3.14.2-1). */
-static bool disconnect_code_ok(uint8_t rc)
-{
-    static const uint8_t ok[] = {0x00, 0x80, 0x81, 0x82, 0x83, 0x87, 0x89, 0x8B, 0x8D, 0x8E,
-                                 0x8F, 0x90, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99, 0x9A,
-                                 0x9B, 0x9C, 0x9D, 0x9E, 0x9F, 0xA0, 0xA1, 0xA2};
     return memchr(ok, rc, sizeof(ok)) != NULL;
 }
 
@@ -183,42 +126,6 @@ static ck_status_t expect_refused(ck_ctx_t *x, ck_client_t *c, uint8_t want, uin
     return then_closed(x, c, "a CONNACK >= 0x80");
 }
 
-/*
- * A connection the server must close: an optional DISCONNECT with reason
- * want (or alt; 0 = any >= 0x80 of table 3-10) without Session Expiry
- * (MQTT-3.14.2-2), then the close.
- */
-static ck_status_t expect_dropped(ck_ctx_t *x, ck_client_t *c, uint8_t want, uint8_t alt)
-{
-    if (!c)
-        return CK_FAIL;
-    ck_packet_t p;
-    int r = ck_recv(x, c, CK_WAIT, &p);
-    if (r == -1)
-        return CK_PASS;
-    if (r == -2)
-        return CK_FAIL;
-    if (r == 0)
-        return ck_fail(x, "expected the broker to close the connection within %d ms", CK_WAIT);
-    if (p.type != MQ_PKT_DISCONNECT)
-        return ck_fail_bytes(x, "DISCONNECT or a close", NULL, 0, p.raw, p.len);
-    uint8_t rc = p.p.u.disconnect.reason;
-    if (!disconnect_code_ok(rc))
-        return ck_fail(x, "DISCONNECT reason code 0x%02x is not in table 3-10 (MQTT-3.14.2-1)",
-                       rc);
-    if (want ? (rc != want && (!alt || rc != alt)) : rc < 0x80) {
-        if (alt)
-            return ck_fail(x, "DISCONNECT reason code 0x%02x, expected 0x%02x or 0x%02x", rc,
-                           want, alt);
-        return ck_fail(x, "DISCONNECT reason code 0x%02x, expected %s%02x", rc,
-                       want ? "0x" : ">= 0x", want ? want : 0x80);
-    }
-    if (mq_props_has(&p.p.props, MQ_PROP_SESSION_EXPIRY))
-        return ck_fail(x, "the server's DISCONNECT carries a Session Expiry Interval "
-                          "(MQTT-3.14.2-2)");
-    return then_closed(x, c, "the DISCONNECT");
-}
-
 /* CONNECT with o, CONNACK 0 kept in *ack (may be NULL). */
 static ck_client_t *conn5(ck_ctx_t *x, const ck_connect_opts_t *o, ck_packet_t *ack)
 {
@@ -232,63 +139,9 @@ static ck_client_t *conn_exp(ck_ctx_t *x, const char *id, bool clean, uint32_t e
 {
     ck_buf_t pr = CK_BUF;
     if (expiry)
-        p_u32(&pr, MQ_PROP_SESSION_EXPIRY, expiry);
+        ck_p_u32(&pr, MQ_PROP_SESSION_EXPIRY, expiry);
     ck_connect_opts_t o = {.client_id = id, .clean = clean, .props = &pr};
     return conn5(x, &o, ack);
-}
-
-static bool str_eq(mq_str_t s, const void *p, size_t n)
-{
-    return s.len == n && (n == 0 || memcmp(s.ptr, p, n) == 0);
-}
-
-/* Waits for a PUBLISH of payload on topic (acking QoS 1/2) into *out. */
-static bool expect_pub(ck_ctx_t *x, ck_client_t *c, const char *topic, const char *payload,
-                       int ms, ck_packet_t *out)
-{
-    ck_packet_t p;
-    if (!out)
-        out = &p;
-    if (!ck_expect(x, c, MQ_PKT_PUBLISH, ms, out))
-        return false;
-    const mq_publish_t *pb = &out->p.u.publish;
-    if (!str_eq(pb->topic, topic, strlen(topic))) {
-        ck_fail(x, "PUBLISH on topic '%.*s', expected '%s'", (int)pb->topic.len,
-                (const char *)pb->topic.ptr, topic);
-        return false;
-    }
-    if (!str_eq(pb->payload, payload, strlen(payload))) {
-        ck_fail(x, "PUBLISH payload '%.*s', expected '%s'", (int)pb->payload.len,
-                (const char *)pb->payload.ptr, payload);
-        return false;
-    }
-    if (pb->qos) {
-        ck_buf_t a;
-        ck_build_ack(&a, pb->qos == 1 ? MQ_PKT_PUBACK : MQ_PKT_PUBREC, pb->packet_id);
-        ck_send_buf(c, &a);
-    }
-    return true;
-}
-
-/* Publishes from a fresh client; QoS 1 waits for the PUBACK so the message
- * is owned by the server when this returns. */
-static bool publish_from(ck_ctx_t *x, const char *topic, const char *payload, uint8_t qos,
-                         bool retain)
-{
-    ck_client_t *c = ck_connected(x, "pub", true);
-    if (!c)
-        return false;
-    ck_buf_t b;
-    ck_build_publish(&b, 5, topic, payload, strlen(payload), qos, retain, false, qos ? 7 : 0,
-                     NULL);
-    ck_send_buf(c, &b);
-    if (qos == 1) {
-        ck_packet_t p;
-        if (!ck_expect(x, c, MQ_PKT_PUBACK, CK_WAIT, &p))
-            return false;
-    }
-    ck_disconnect(c);
-    return true;
 }
 
 /* A subscriber on topic (QoS qos) for the will cases. */
@@ -308,38 +161,6 @@ static void send_disconnect(ck_client_t *c, uint8_t reason, const ck_buf_t *prop
     ck_send_packet(c, 0xE0, &b);
 }
 
-static bool pingpong(ck_ctx_t *x, ck_client_t *c)
-{
-    static const uint8_t ping[2] = {0xC0, 0x00};
-    ck_packet_t p;
-    return ck_send(c, ping, 2) && ck_expect(x, c, MQ_PKT_PINGRESP, CK_WAIT, &p);
-}
-
-/* Reads raw bytes until the close or ms pass; *closed tells which. */
-static size_t raw_drain(ck_client_t *c, uint8_t *buf, size_t cap, int ms, bool *closed)
-{
-    size_t n = 0;
-    int64_t deadline = now_ms() + ms;
-    *closed = false;
-    for (;;) {
-        int left = (int)(deadline - now_ms());
-        if (left <= 0)
-            return n;
-        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-        if (poll(&pfd, 1, left) <= 0)
-            return n;
-        uint8_t tmp[256];
-        ssize_t r = recv(c->fd, tmp, sizeof(tmp), 0);
-        if (r <= 0) {
-            *closed = true;
-            return n;
-        }
-        size_t k = (size_t)r < cap - n ? (size_t)r : cap - n;
-        memcpy(buf + n, tmp, k);
-        n += k;
-    }
-}
-
 /*
  * MQTT-3.1.2-1/-2: nothing, or a CONNACK saying "unsupported protocol
  * version" (0x84 in the v5 layout; the server cannot know the client's layout
@@ -352,7 +173,7 @@ static ck_status_t expect_version_refused(ck_ctx_t *x, ck_client_t *c)
         return CK_FAIL;
     uint8_t buf[64];
     bool closed;
-    size_t n = raw_drain(c, buf, sizeof(buf), CK_WAIT, &closed);
+    size_t n = ck_raw_drain(c, buf, sizeof(buf), CK_WAIT, &closed);
     if (!closed)
         return ck_fail(x, "expected the connection closed within %d ms (got %zu bytes)", CK_WAIT,
                        n);
@@ -462,7 +283,7 @@ static ck_status_t refused_props(ck_ctx_t *x, const ck_buf_t *p, const ck_buf_t 
 static ck_status_t utf8_bad_will_content_type(ck_ctx_t *x)
 {
     ck_buf_t wp = CK_BUF;
-    p_bin(&wp, MQ_PROP_CONTENT_TYPE, "text\xFE", 5);
+    ck_p_bin(&wp, MQ_PROP_CONTENT_TYPE, "text\xFE", 5);
     return refused_props(x, NULL, &wp, 0x81, 0);
 }
 
@@ -501,7 +322,7 @@ static ck_status_t bom_in_will_topic(ck_ctx_t *x)
     if (!w)
         return CK_FAIL;
     send_disconnect(w, 0x04, NULL);
-    return expect_pub(x, s, topic, "bye", CK_WAIT, NULL) ? CK_PASS : CK_FAIL;
+    return ck_expect_pub(x, s, topic, "bye", NULL, true) ? CK_PASS : CK_FAIL;
 }
 
 /* MQTT-1.5.4-3: a Client Identifier starting with a BOM is another id than
@@ -519,25 +340,10 @@ static ck_status_t bom_in_client_id(ck_ctx_t *x)
     ck_client_t *b = conn5(x, &o2, NULL);
     if (!b)
         return CK_FAIL;
-    if (!pingpong(x, a))
+    if (!ck_ping(x, a))
         return ck_fail(x, "the connection with the BOM-prefixed id was dropped when the id "
                           "without BOM connected: the BOM was stripped");
     return CK_PASS;
-}
-
-/* Decodes a varint at p; returns its length in bytes (0 if bad). */
-static size_t varint_at(const uint8_t *p, size_t n, uint32_t *v)
-{
-    uint32_t val = 0, mul = 1;
-    for (size_t i = 0; i < n && i < 4; i++) {
-        val += (uint32_t)(p[i] & 127) * mul;
-        mul *= 128;
-        if (!(p[i] & 128)) {
-            *v = val;
-            return i + 1;
-        }
-    }
-    return 0;
 }
 
 static size_t varint_min_len(uint32_t v)
@@ -550,17 +356,17 @@ static size_t varint_min_len(uint32_t v)
 static ck_status_t connack_varints_minimal(ck_ctx_t *x)
 {
     ck_buf_t pr = CK_BUF;
-    p_byte(&pr, MQ_PROP_REQUEST_RESPONSE_INFO, 1);
+    ck_p_byte(&pr, MQ_PROP_REQUEST_RESPONSE_INFO, 1);
     ck_connect_opts_t o = {.client_id = "", .clean = true, .props = &pr};
     ck_client_t *c = send_connect(x, &o);
     ck_packet_t p;
     if (!c || !ck_expect(x, c, MQ_PKT_CONNACK, CK_WAIT, &p))
         return CK_FAIL;
     uint32_t rl, pl;
-    size_t a = varint_at(p.raw + 1, p.len - 1, &rl);
+    size_t a = ck_varint_at(p.raw + 1, p.len - 1, &rl);
     if (!a || a != varint_min_len(rl))
         return ck_fail_bytes(x, "a minimal remaining length", NULL, 0, p.raw, p.len);
-    size_t b = varint_at(p.raw + 1 + a + 2, p.len - 1 - a - 2, &pl);
+    size_t b = ck_varint_at(p.raw + 1 + a + 2, p.len - 1 - a - 2, &pl);
     if (!b || b != varint_min_len(pl))
         return ck_fail_bytes(x, "a minimal property length", NULL, 0, p.raw, p.len);
     return CK_PASS;
@@ -580,12 +386,8 @@ static ck_status_t connect_flags_nibble(ck_ctx_t *x)
 /* MQTT-2.1.3-1: PINGREQ's flags nibble is reserved 0. */
 static ck_status_t pingreq_flags(ck_ctx_t *x)
 {
-    ck_client_t *c = ck_connected(x, "c", true);
-    if (!c)
-        return CK_FAIL;
     static const uint8_t bad[2] = {0xC2, 0x00};
-    ck_send(c, bad, 2);
-    return expect_dropped(x, c, 0x81, 0);
+    return ck_dropped_on_bytes(x, bad, 2, 0x81, 0);
 }
 
 /* MQTT-2.2.2-1: with no properties the CONNACK still has a property length. */
@@ -599,12 +401,12 @@ static ck_status_t connack_has_prop_length(ck_ctx_t *x)
     if (!c || !ck_send_buf(c, &b) || !ck_expect(x, c, MQ_PKT_CONNACK, CK_WAIT, &p))
         return CK_FAIL;
     uint32_t rl = 0;
-    size_t a = varint_at(p.raw + 1, p.len - 1, &rl);
+    size_t a = ck_varint_at(p.raw + 1, p.len - 1, &rl);
     if (rl < 3)
         return ck_fail_bytes(x, "a CONNACK with a property length (remaining length >= 3)", NULL,
                              0, p.raw, p.len);
     uint32_t pl = 0;
-    size_t k = varint_at(p.raw + 1 + a + 2, p.len - 1 - a - 2, &pl);
+    size_t k = ck_varint_at(p.raw + 1 + a + 2, p.len - 1 - a - 2, &pl);
     if (!k || 2 + k + pl != rl)
         return ck_fail_bytes(x, "property length matching the remaining length", NULL, 0, p.raw,
                              p.len);
@@ -628,7 +430,7 @@ static ck_status_t connect_without_prop_length(ck_ctx_t *x)
 static ck_status_t prop_unknown_id(ck_ctx_t *x)
 {
     ck_buf_t p = CK_BUF;
-    p_byte(&p, 0x7F, 1);
+    ck_p_byte(&p, 0x7F, 1);
     return refused_props(x, &p, NULL, 0x81, 0);
 }
 
@@ -637,7 +439,7 @@ static ck_status_t prop_unknown_id(ck_ctx_t *x)
 static ck_status_t prop_publish_only(ck_ctx_t *x)
 {
     ck_buf_t p = CK_BUF;
-    p_u16(&p, MQ_PROP_TOPIC_ALIAS, 1);
+    ck_p_u16(&p, MQ_PROP_TOPIC_ALIAS, 1);
     return refused_props(x, &p, NULL, 0x81, 0);
 }
 
@@ -645,7 +447,7 @@ static ck_status_t prop_publish_only(ck_ctx_t *x)
 static ck_status_t prop_connack_only(ck_ctx_t *x)
 {
     ck_buf_t p = CK_BUF;
-    p_u16(&p, MQ_PROP_SERVER_KEEP_ALIVE, 10);
+    ck_p_u16(&p, MQ_PROP_SERVER_KEEP_ALIVE, 10);
     return refused_props(x, &p, NULL, 0x81, 0);
 }
 
@@ -653,7 +455,7 @@ static ck_status_t prop_connack_only(ck_ctx_t *x)
 static ck_status_t prop_will_only_in_connect(ck_ctx_t *x)
 {
     ck_buf_t p = CK_BUF;
-    p_u32(&p, MQ_PROP_WILL_DELAY, 1);
+    ck_p_u32(&p, MQ_PROP_WILL_DELAY, 1);
     return refused_props(x, &p, NULL, 0x81, 0);
 }
 
@@ -661,7 +463,7 @@ static ck_status_t prop_will_only_in_connect(ck_ctx_t *x)
 static ck_status_t prop_connect_only_in_will(ck_ctx_t *x)
 {
     ck_buf_t wp = CK_BUF;
-    p_u32(&wp, MQ_PROP_SESSION_EXPIRY, 10);
+    ck_p_u32(&wp, MQ_PROP_SESSION_EXPIRY, 10);
     return refused_props(x, NULL, &wp, 0x81, 0);
 }
 
@@ -669,40 +471,40 @@ static ck_status_t prop_connect_only_in_will(ck_ctx_t *x)
 static ck_status_t prop_dup_session_expiry(ck_ctx_t *x)
 {
     ck_buf_t p = CK_BUF;
-    p_u32(&p, MQ_PROP_SESSION_EXPIRY, 10);
-    p_u32(&p, MQ_PROP_SESSION_EXPIRY, 10);
+    ck_p_u32(&p, MQ_PROP_SESSION_EXPIRY, 10);
+    ck_p_u32(&p, MQ_PROP_SESSION_EXPIRY, 10);
     return refused_props(x, &p, NULL, 0x82, 0);
 }
 
 static ck_status_t prop_dup_receive_max(ck_ctx_t *x)
 {
     ck_buf_t p = CK_BUF;
-    p_u16(&p, MQ_PROP_RECEIVE_MAXIMUM, 10);
-    p_u16(&p, MQ_PROP_RECEIVE_MAXIMUM, 20);
+    ck_p_u16(&p, MQ_PROP_RECEIVE_MAXIMUM, 10);
+    ck_p_u16(&p, MQ_PROP_RECEIVE_MAXIMUM, 20);
     return refused_props(x, &p, NULL, 0x82, 0);
 }
 
 static ck_status_t prop_dup_max_packet(ck_ctx_t *x)
 {
     ck_buf_t p = CK_BUF;
-    p_u32(&p, MQ_PROP_MAXIMUM_PACKET_SIZE, 1000);
-    p_u32(&p, MQ_PROP_MAXIMUM_PACKET_SIZE, 1000);
+    ck_p_u32(&p, MQ_PROP_MAXIMUM_PACKET_SIZE, 1000);
+    ck_p_u32(&p, MQ_PROP_MAXIMUM_PACKET_SIZE, 1000);
     return refused_props(x, &p, NULL, 0x82, 0);
 }
 
 static ck_status_t prop_dup_will_delay(ck_ctx_t *x)
 {
     ck_buf_t wp = CK_BUF;
-    p_u32(&wp, MQ_PROP_WILL_DELAY, 1);
-    p_u32(&wp, MQ_PROP_WILL_DELAY, 2);
+    ck_p_u32(&wp, MQ_PROP_WILL_DELAY, 1);
+    ck_p_u32(&wp, MQ_PROP_WILL_DELAY, 2);
     return refused_props(x, NULL, &wp, 0x82, 0);
 }
 
 static ck_status_t prop_dup_content_type(ck_ctx_t *x)
 {
     ck_buf_t wp = CK_BUF;
-    p_str(&wp, MQ_PROP_CONTENT_TYPE, "a");
-    p_str(&wp, MQ_PROP_CONTENT_TYPE, "b");
+    ck_p_str(&wp, MQ_PROP_CONTENT_TYPE, "a");
+    ck_p_str(&wp, MQ_PROP_CONTENT_TYPE, "b");
     return refused_props(x, NULL, &wp, 0x82, 0);
 }
 
@@ -715,7 +517,7 @@ static ck_status_t prop_length_too_long(ck_ctx_t *x)
     ck_b_u8(&b, 0x02);
     ck_b_u16(&b, 0);
     ck_b_varint(&b, 200);
-    p_u32(&b, MQ_PROP_SESSION_EXPIRY, 0);
+    ck_p_u32(&b, MQ_PROP_SESSION_EXPIRY, 0);
     ck_b_str(&b, ck_client_id(x, "c"));
     return expect_refused(x, send_body(x, 0x10, &b), 0x81, 0);
 }
@@ -733,7 +535,7 @@ static ck_status_t prop_value_cut(ck_ctx_t *x)
 static ck_status_t receive_max_zero(ck_ctx_t *x)
 {
     ck_buf_t p = CK_BUF;
-    p_u16(&p, MQ_PROP_RECEIVE_MAXIMUM, 0);
+    ck_p_u16(&p, MQ_PROP_RECEIVE_MAXIMUM, 0);
     return refused_props(x, &p, NULL, 0x82, 0);
 }
 
@@ -741,7 +543,7 @@ static ck_status_t receive_max_zero(ck_ctx_t *x)
 static ck_status_t max_packet_zero(ck_ctx_t *x)
 {
     ck_buf_t p = CK_BUF;
-    p_u32(&p, MQ_PROP_MAXIMUM_PACKET_SIZE, 0);
+    ck_p_u32(&p, MQ_PROP_MAXIMUM_PACKET_SIZE, 0);
     return refused_props(x, &p, NULL, 0x82, 0);
 }
 
@@ -749,7 +551,7 @@ static ck_status_t max_packet_zero(ck_ctx_t *x)
 static ck_status_t problem_info_two(ck_ctx_t *x)
 {
     ck_buf_t p = CK_BUF;
-    p_byte(&p, MQ_PROP_REQUEST_PROBLEM_INFO, 2);
+    ck_p_byte(&p, MQ_PROP_REQUEST_PROBLEM_INFO, 2);
     return refused_props(x, &p, NULL, 0x82, 0);
 }
 
@@ -757,7 +559,7 @@ static ck_status_t problem_info_two(ck_ctx_t *x)
 static ck_status_t response_info_two(ck_ctx_t *x)
 {
     ck_buf_t p = CK_BUF;
-    p_byte(&p, MQ_PROP_REQUEST_RESPONSE_INFO, 2);
+    ck_p_byte(&p, MQ_PROP_REQUEST_RESPONSE_INFO, 2);
     return refused_props(x, &p, NULL, 0x82, 0);
 }
 
@@ -765,7 +567,7 @@ static ck_status_t response_info_two(ck_ctx_t *x)
 static ck_status_t auth_data_without_method(ck_ctx_t *x)
 {
     ck_buf_t p = CK_BUF;
-    p_bin(&p, MQ_PROP_AUTH_DATA, "xyz", 3);
+    ck_p_bin(&p, MQ_PROP_AUTH_DATA, "xyz", 3);
     return refused_props(x, &p, NULL, 0x82, 0);
 }
 
@@ -773,7 +575,7 @@ static ck_status_t auth_data_without_method(ck_ctx_t *x)
 static ck_status_t will_response_topic_wildcard(ck_ctx_t *x)
 {
     ck_buf_t wp = CK_BUF;
-    p_str(&wp, MQ_PROP_RESPONSE_TOPIC, "reply/#");
+    ck_p_str(&wp, MQ_PROP_RESPONSE_TOPIC, "reply/#");
     return refused_props(x, NULL, &wp, 0x82, 0x90);
 }
 
@@ -790,22 +592,22 @@ static ck_status_t will_topic_wildcard(ck_ctx_t *x)
 static ck_status_t all_client_props_accepted(ck_ctx_t *x)
 {
     ck_buf_t p = CK_BUF;
-    p_u32(&p, MQ_PROP_SESSION_EXPIRY, 0);
-    p_u16(&p, MQ_PROP_RECEIVE_MAXIMUM, 100);
-    p_u32(&p, MQ_PROP_MAXIMUM_PACKET_SIZE, 65536);
-    p_u16(&p, MQ_PROP_TOPIC_ALIAS_MAXIMUM, 5);
-    p_byte(&p, MQ_PROP_REQUEST_RESPONSE_INFO, 1);
-    p_byte(&p, MQ_PROP_REQUEST_PROBLEM_INFO, 1);
-    p_pair(&p, "k", "v1");
-    p_pair(&p, "k", "v2");
+    ck_p_u32(&p, MQ_PROP_SESSION_EXPIRY, 0);
+    ck_p_u16(&p, MQ_PROP_RECEIVE_MAXIMUM, 100);
+    ck_p_u32(&p, MQ_PROP_MAXIMUM_PACKET_SIZE, 65536);
+    ck_p_u16(&p, MQ_PROP_TOPIC_ALIAS_MAXIMUM, 5);
+    ck_p_byte(&p, MQ_PROP_REQUEST_RESPONSE_INFO, 1);
+    ck_p_byte(&p, MQ_PROP_REQUEST_PROBLEM_INFO, 1);
+    ck_p_pair(&p, "k", "v1");
+    ck_p_pair(&p, "k", "v2");
     ck_buf_t wp = CK_BUF;
-    p_u32(&wp, MQ_PROP_WILL_DELAY, 0);
-    p_byte(&wp, MQ_PROP_PAYLOAD_FORMAT, 1);
-    p_u32(&wp, MQ_PROP_MESSAGE_EXPIRY, 30);
-    p_str(&wp, MQ_PROP_CONTENT_TYPE, "text/plain");
-    p_str(&wp, MQ_PROP_RESPONSE_TOPIC, "reply/to");
-    p_bin(&wp, MQ_PROP_CORRELATION_DATA, "\x01\x02", 2);
-    p_pair(&wp, "a", "b");
+    ck_p_u32(&wp, MQ_PROP_WILL_DELAY, 0);
+    ck_p_byte(&wp, MQ_PROP_PAYLOAD_FORMAT, 1);
+    ck_p_u32(&wp, MQ_PROP_MESSAGE_EXPIRY, 30);
+    ck_p_str(&wp, MQ_PROP_CONTENT_TYPE, "text/plain");
+    ck_p_str(&wp, MQ_PROP_RESPONSE_TOPIC, "reply/to");
+    ck_p_bin(&wp, MQ_PROP_CORRELATION_DATA, "\x01\x02", 2);
+    ck_p_pair(&wp, "a", "b");
     ck_connect_opts_t o = {.clean = true, .props = &p, .will_topic = ck_topic(x, "w"),
                            .will_payload = "x", .will_payload_len = 1, .will_props = &wp,
                            .username = "user", .password = "pass"};
@@ -839,7 +641,7 @@ static ck_status_t first_auth(ck_ctx_t *x)
     ck_send(c, auth, 4);
     uint8_t buf[64];
     bool closed;
-    size_t n = raw_drain(c, buf, sizeof(buf), CK_WAIT, &closed);
+    size_t n = ck_raw_drain(c, buf, sizeof(buf), CK_WAIT, &closed);
     if (!closed)
         return ck_fail(x, "expected the connection closed within %d ms", CK_WAIT);
     if (n && buf[0] != 0x20)
@@ -857,7 +659,7 @@ static ck_status_t second_connect(ck_ctx_t *x)
     ck_connect_opts_t o = {.client_id = ck_client_id(x, "c"), .clean = true};
     ck_build_connect(x, &b, &o);
     ck_send_buf(c, &b);
-    return expect_dropped(x, c, 0x82, 0);
+    return ck_expect_dropped(x, c, 0x82, 0);
 }
 
 /* MQTT-3.1.2-1: a protocol name other than "MQTT". */
@@ -899,14 +701,14 @@ static ck_status_t reserved_connect_flag(ck_ctx_t *x)
 static ck_status_t no_disconnect_before_connack(ck_ctx_t *x)
 {
     ck_buf_t p = CK_BUF;
-    p_u16(&p, MQ_PROP_RECEIVE_MAXIMUM, 0);
+    ck_p_u16(&p, MQ_PROP_RECEIVE_MAXIMUM, 0);
     ck_connect_opts_t o = {.clean = true, .props = &p};
     ck_client_t *c = send_connect(x, &o);
     if (!c)
         return CK_FAIL;
     uint8_t buf[256];
     bool closed;
-    size_t n = raw_drain(c, buf, sizeof(buf), CK_WAIT, &closed);
+    size_t n = ck_raw_drain(c, buf, sizeof(buf), CK_WAIT, &closed);
     if (!closed)
         return ck_fail(x, "expected the connection closed within %d ms", CK_WAIT);
     if (n && buf[0] == 0xE0)
@@ -937,7 +739,8 @@ static ck_status_t clean_start_discards(ck_ctx_t *x)
     if (!c)
         return CK_FAIL;
     ck_status_t st = CK_PASS;
-    if (!publish_from(x, topic, "old-sub", 1, false) || !ck_expect_quiet(x, c, CK_QUIET * 2))
+    if (!ck_publish_via(x, topic, "old-sub", 1, false, NULL) ||
+        !ck_expect_quiet(x, c, CK_QUIET * 2))
         st = ck_fail(x, "a message reached the subscription of the discarded session");
     ck_disconnect(c);
     ck_clear_session(x, id, 5);
@@ -966,10 +769,10 @@ static ck_status_t resume_session(ck_ctx_t *x)
 {
     const char *id = ck_client_id(x, "s");
     const char *topic = ck_topic(x, "t");
-    if (!make_session(x, id, topic, 60) || !publish_from(x, topic, "queued", 1, false))
+    if (!make_session(x, id, topic, 60) || !ck_publish_via(x, topic, "queued", 1, false, NULL))
         return CK_FAIL;
     ck_client_t *c = conn_exp(x, id, false, 60, NULL);
-    bool ok = c && expect_pub(x, c, topic, "queued", CK_WAIT, NULL);
+    bool ok = c && ck_expect_pub(x, c, topic, "queued", NULL, true);
     ck_clear_session(x, id, 5);
     return ok ? CK_PASS : CK_FAIL;
 }
@@ -1033,13 +836,13 @@ static ck_status_t expiry_keeps_state(ck_ctx_t *x)
     if (!c || !ck_subscribed(x, c, topic, 1, 0xff))
         return CK_FAIL;
     ck_close(c); /* no DISCONNECT */
-    if (!publish_from(x, topic, "kept", 1, false))
+    if (!ck_publish_via(x, topic, "kept", 1, false, NULL))
         return CK_FAIL;
     ck_packet_t ack;
     c = conn_exp(x, id, false, 30, &ack);
     bool ok = c && (ack.p.u.connack.session_present ||
                     ck_fail(x, "Session Present 0 after an abrupt close with expiry 30"));
-    ok = ok && expect_pub(x, c, topic, "kept", CK_WAIT, NULL);
+    ok = ok && ck_expect_pub(x, c, topic, "kept", NULL, true);
     ck_clear_session(x, id, 5);
     return ok ? CK_PASS : CK_FAIL;
 }
@@ -1074,7 +877,7 @@ static ck_status_t expiry_zero_discards(ck_ctx_t *x)
         return CK_FAIL;
     if (ack.p.u.connack.session_present)
         return ck_fail(x, "Session Present 1 although the session had expiry 0");
-    if (!publish_from(x, topic, "gone", 1, false) || !ck_expect_quiet(x, c, CK_QUIET * 2))
+    if (!ck_publish_via(x, topic, "gone", 1, false, NULL) || !ck_expect_quiet(x, c, CK_QUIET * 2))
         return ck_fail(x, "the subscription of an expired session still delivers");
     return CK_PASS;
 }
@@ -1085,7 +888,7 @@ static ck_status_t expiry_one_second(ck_ctx_t *x)
     const char *id = ck_client_id(x, "s");
     if (!make_session(x, id, ck_topic(x, "t"), 1))
         return CK_FAIL;
-    usleep(2300 * 1000);
+    ck_sleep_ms(2300);
     ck_packet_t ack;
     ck_client_t *c = conn_exp(x, id, false, 0, &ack);
     if (!c)
@@ -1103,7 +906,7 @@ static ck_status_t disconnect_sets_expiry_zero(ck_ctx_t *x)
     if (!c || !ck_subscribed(x, c, ck_topic(x, "t"), 1, 0xff))
         return CK_FAIL;
     ck_buf_t pr = CK_BUF;
-    p_u32(&pr, MQ_PROP_SESSION_EXPIRY, 0);
+    ck_p_u32(&pr, MQ_PROP_SESSION_EXPIRY, 0);
     send_disconnect(c, 0x00, &pr);
     ck_close(c);
     ck_packet_t ack;
@@ -1123,10 +926,10 @@ static ck_status_t disconnect_raises_expiry(ck_ctx_t *x)
     if (!c || !ck_subscribed(x, c, ck_topic(x, "t"), 1, 0xff))
         return CK_FAIL;
     ck_buf_t pr = CK_BUF;
-    p_u32(&pr, MQ_PROP_SESSION_EXPIRY, 60);
+    ck_p_u32(&pr, MQ_PROP_SESSION_EXPIRY, 60);
     send_disconnect(c, 0x00, &pr);
     ck_close(c);
-    usleep(1600 * 1000);
+    ck_sleep_ms(1600);
     ck_packet_t ack;
     c = conn_exp(x, id, false, 60, &ack);
     ck_clear_session(x, id, 5);
@@ -1145,9 +948,9 @@ static ck_status_t disconnect_expiry_from_zero(ck_ctx_t *x)
     if (!c)
         return CK_FAIL;
     ck_buf_t pr = CK_BUF;
-    p_u32(&pr, MQ_PROP_SESSION_EXPIRY, 60);
+    ck_p_u32(&pr, MQ_PROP_SESSION_EXPIRY, 60);
     send_disconnect(c, 0x00, &pr);
-    ck_status_t st = expect_dropped(x, c, 0x82, 0);
+    ck_status_t st = ck_expect_dropped(x, c, 0x82, 0);
     ck_clear_session(x, ck_client_id(x, "c"), 5);
     return st;
 }
@@ -1160,10 +963,10 @@ static ck_status_t session_kept_while_open(ck_ctx_t *x)
     ck_client_t *c = conn_exp(x, ck_client_id(x, "s"), true, 1, NULL);
     if (!c || !ck_subscribed(x, c, topic, 0, 0xff))
         return CK_FAIL;
-    usleep(1500 * 1000);
-    if (!publish_from(x, topic, "still", 0, false))
+    ck_sleep_ms(1500);
+    if (!ck_publish_via(x, topic, "still", 0, false, NULL))
         return CK_FAIL;
-    bool ok = expect_pub(x, c, topic, "still", CK_WAIT, NULL);
+    bool ok = ck_expect_pub(x, c, topic, "still", NULL, true);
     ck_disconnect(c);
     return ok ? CK_PASS : CK_FAIL;
 }
@@ -1176,7 +979,7 @@ static ck_client_t *will_client(ck_ctx_t *x, const char *id, const char *topic,
 {
     ck_buf_t pr = CK_BUF;
     if (expiry)
-        p_u32(&pr, MQ_PROP_SESSION_EXPIRY, expiry);
+        ck_p_u32(&pr, MQ_PROP_SESSION_EXPIRY, expiry);
     ck_connect_opts_t o = {.client_id = id, .clean = true, .props = &pr, .will_topic = topic,
                            .will_payload = "will", .will_payload_len = 4, .will_qos = qos,
                            .will_retain = retain, .will_props = wp};
@@ -1193,7 +996,7 @@ static ck_status_t will_on_close(ck_ctx_t *x)
     if (!w)
         return CK_FAIL;
     ck_close(w);
-    return expect_pub(x, s, topic, "will", CK_WAIT, NULL) ? CK_PASS : CK_FAIL;
+    return ck_expect_pub(x, s, topic, "will", NULL, true) ? CK_PASS : CK_FAIL;
 }
 
 /* MQTT-3.1.2-8: the will is published when the server closes the connection
@@ -1207,7 +1010,7 @@ static ck_status_t will_on_protocol_error(ck_ctx_t *x)
         return CK_FAIL;
     static const uint8_t bad[5] = {0x36, 0x03, 0x00, 0x01, 'a'}; /* PUBLISH QoS 3 */
     ck_send(w, bad, sizeof(bad));
-    return expect_pub(x, s, topic, "will", CK_WAIT, NULL) ? CK_PASS : CK_FAIL;
+    return ck_expect_pub(x, s, topic, "will", NULL, true) ? CK_PASS : CK_FAIL;
 }
 
 /* MQTT-3.1.2-8: DISCONNECT 0x04 (Disconnect with Will Message) publishes it. */
@@ -1219,7 +1022,7 @@ static ck_status_t will_on_disconnect_04(ck_ctx_t *x)
     if (!w)
         return CK_FAIL;
     send_disconnect(w, 0x04, NULL);
-    return expect_pub(x, s, topic, "will", CK_WAIT, NULL) ? CK_PASS : CK_FAIL;
+    return ck_expect_pub(x, s, topic, "will", NULL, true) ? CK_PASS : CK_FAIL;
 }
 
 /* MQTT-3.1.2-8: a DISCONNECT with an error code (0x80) publishes the will. */
@@ -1231,7 +1034,7 @@ static ck_status_t will_on_disconnect_80(ck_ctx_t *x)
     if (!w)
         return CK_FAIL;
     send_disconnect(w, 0x80, NULL);
-    return expect_pub(x, s, topic, "will", CK_WAIT, NULL) ? CK_PASS : CK_FAIL;
+    return ck_expect_pub(x, s, topic, "will", NULL, true) ? CK_PASS : CK_FAIL;
 }
 
 /* MQTT-3.14.4-3: DISCONNECT 0x00 discards the will. */
@@ -1270,7 +1073,7 @@ static ck_status_t will_removed_after_publish(ck_ctx_t *x)
     if (!w)
         return CK_FAIL;
     ck_close(w);
-    if (!expect_pub(x, s, topic, "will", CK_WAIT, NULL))
+    if (!ck_expect_pub(x, s, topic, "will", NULL, true))
         return CK_FAIL;
     w = conn_exp(x, id, false, 60, NULL);
     if (!w)
@@ -1330,7 +1133,7 @@ static ck_status_t will_not_retained(ck_ctx_t *x)
         return CK_FAIL;
     ck_close(w);
     ck_packet_t p;
-    if (!expect_pub(x, s, topic, "will", CK_WAIT, &p))
+    if (!ck_expect_pub(x, s, topic, "will", &p, true))
         return CK_FAIL;
     if (p.p.u.publish.retain)
         return ck_fail(x, "the will with Will Retain 0 arrived with RETAIN 1");
@@ -1361,10 +1164,10 @@ static ck_status_t will_retained(ck_ctx_t *x)
         return ck_fail(x, "Retain Available 0 but a Will Retain 1 CONNECT was accepted "
                           "(MQTT-3.2.2-13)");
     ck_close(w);
-    usleep(CK_QUIET * 1000);
+    ck_sleep_ms(CK_QUIET);
     ck_client_t *s = subscriber(x, topic, 0);
     ck_packet_t p;
-    bool ok = s && expect_pub(x, s, topic, "will", CK_WAIT, &p);
+    bool ok = s && ck_expect_pub(x, s, topic, "will", &p, true);
     if (ok && !p.p.u.publish.retain)
         ok = ck_fail(x, "the retained will arrived with RETAIN 0") == CK_PASS;
     ck_clear_retained(x, topic);
@@ -1426,16 +1229,16 @@ static ck_status_t will_delay_elapses(ck_ctx_t *x)
     const char *topic = ck_topic(x, "w");
     const char *id = ck_client_id(x, "w");
     ck_buf_t wp = CK_BUF;
-    p_u32(&wp, MQ_PROP_WILL_DELAY, 1);
+    ck_p_u32(&wp, MQ_PROP_WILL_DELAY, 1);
     ck_client_t *s = subscriber(x, topic, 0);
     ck_client_t *w = s ? will_client(x, id, topic, &wp, 0, false, 60) : NULL;
     if (!w)
         return CK_FAIL;
-    int64_t t0 = now_ms();
+    int64_t t0 = ck_now_ms();
     ck_close(w);
     ck_packet_t p;
-    bool ok = expect_pub(x, s, topic, "will", CK_WAIT, &p);
-    int64_t dt = now_ms() - t0;
+    bool ok = ck_expect_pub(x, s, topic, "will", &p, true);
+    int64_t dt = ck_now_ms() - t0;
     ck_clear_session(x, id, 5);
     if (!ok)
         return CK_FAIL;
@@ -1450,13 +1253,13 @@ static ck_status_t will_delay_reconnect(ck_ctx_t *x)
     const char *topic = ck_topic(x, "w");
     const char *id = ck_client_id(x, "w");
     ck_buf_t wp = CK_BUF;
-    p_u32(&wp, MQ_PROP_WILL_DELAY, 2);
+    ck_p_u32(&wp, MQ_PROP_WILL_DELAY, 2);
     ck_client_t *s = subscriber(x, topic, 0);
     ck_client_t *w = s ? will_client(x, id, topic, &wp, 0, false, 60) : NULL;
     if (!w)
         return CK_FAIL;
     ck_close(w);
-    usleep(200 * 1000);
+    ck_sleep_ms(200);
     ck_client_t *w2 = conn_exp(x, id, false, 60, NULL);
     if (!w2)
         return CK_FAIL;
@@ -1472,13 +1275,13 @@ static ck_status_t will_at_session_end(ck_ctx_t *x)
 {
     const char *topic = ck_topic(x, "w");
     ck_buf_t wp = CK_BUF;
-    p_u32(&wp, MQ_PROP_WILL_DELAY, 60);
+    ck_p_u32(&wp, MQ_PROP_WILL_DELAY, 60);
     ck_client_t *s = subscriber(x, topic, 0);
     ck_client_t *w = s ? will_client(x, ck_client_id(x, "w"), topic, &wp, 0, false, 0) : NULL;
     if (!w)
         return CK_FAIL;
     ck_close(w);
-    return expect_pub(x, s, topic, "will", CK_WAIT, NULL) ? CK_PASS : CK_FAIL;
+    return ck_expect_pub(x, s, topic, "will", NULL, true) ? CK_PASS : CK_FAIL;
 }
 
 /* MQTT-3.1.2-8: session expiry 1 s, Will Delay 60 s: published at ~1 s. */
@@ -1487,13 +1290,13 @@ static ck_status_t will_at_session_expiry(ck_ctx_t *x)
     const char *topic = ck_topic(x, "w");
     const char *id = ck_client_id(x, "w");
     ck_buf_t wp = CK_BUF;
-    p_u32(&wp, MQ_PROP_WILL_DELAY, 60);
+    ck_p_u32(&wp, MQ_PROP_WILL_DELAY, 60);
     ck_client_t *s = subscriber(x, topic, 0);
     ck_client_t *w = s ? will_client(x, id, topic, &wp, 0, false, 1) : NULL;
     if (!w)
         return CK_FAIL;
     ck_close(w);
-    bool ok = expect_pub(x, s, topic, "will", CK_WAIT + 1000, NULL);
+    bool ok = ck_expect_pub_within(x, s, CK_WAIT + 1000, topic, "will", NULL, true);
     ck_clear_session(x, id, 5);
     return ok ? CK_PASS : CK_FAIL;
 }
@@ -1507,14 +1310,14 @@ static bool will_forwarded(ck_ctx_t *x, const ck_buf_t *wp, ck_packet_t *p)
     if (!w)
         return false;
     send_disconnect(w, 0x04, NULL);
-    return expect_pub(x, s, topic, "will", CK_WAIT, p);
+    return ck_expect_pub(x, s, topic, "will", p, true);
 }
 
 /* MQTT-3.3.2-4: the will's Payload Format Indicator is forwarded unaltered. */
 static ck_status_t will_payload_format(ck_ctx_t *x)
 {
     ck_buf_t wp = CK_BUF;
-    p_byte(&wp, MQ_PROP_PAYLOAD_FORMAT, 1);
+    ck_p_byte(&wp, MQ_PROP_PAYLOAD_FORMAT, 1);
     ck_packet_t p;
     if (!will_forwarded(x, &wp, &p))
         return CK_FAIL;
@@ -1528,11 +1331,11 @@ static ck_status_t will_payload_format(ck_ctx_t *x)
 static ck_status_t will_content_type(ck_ctx_t *x)
 {
     ck_buf_t wp = CK_BUF;
-    p_str(&wp, MQ_PROP_CONTENT_TYPE, "application/x-ck");
+    ck_p_str(&wp, MQ_PROP_CONTENT_TYPE, "application/x-ck");
     ck_packet_t p;
     if (!will_forwarded(x, &wp, &p))
         return CK_FAIL;
-    if (!str_eq(p.p.props.content_type, "application/x-ck", 16))
+    if (!ck_str_eq(p.p.props.content_type, "application/x-ck", 16))
         return ck_fail_bytes(x, "the will with Content Type application/x-ck", NULL, 0, p.raw,
                              p.len);
     return CK_PASS;
@@ -1542,11 +1345,11 @@ static ck_status_t will_content_type(ck_ctx_t *x)
 static ck_status_t will_response_topic(ck_ctx_t *x)
 {
     ck_buf_t wp = CK_BUF;
-    p_str(&wp, MQ_PROP_RESPONSE_TOPIC, "reply/here");
+    ck_p_str(&wp, MQ_PROP_RESPONSE_TOPIC, "reply/here");
     ck_packet_t p;
     if (!will_forwarded(x, &wp, &p))
         return CK_FAIL;
-    if (!str_eq(p.p.props.response_topic, "reply/here", 10))
+    if (!ck_str_eq(p.p.props.response_topic, "reply/here", 10))
         return ck_fail_bytes(x, "the will with Response Topic reply/here", NULL, 0, p.raw, p.len);
     return CK_PASS;
 }
@@ -1555,11 +1358,11 @@ static ck_status_t will_response_topic(ck_ctx_t *x)
 static ck_status_t will_correlation_data(ck_ctx_t *x)
 {
     ck_buf_t wp = CK_BUF;
-    p_bin(&wp, MQ_PROP_CORRELATION_DATA, "\x00\xFF\x10", 3);
+    ck_p_bin(&wp, MQ_PROP_CORRELATION_DATA, "\x00\xFF\x10", 3);
     ck_packet_t p;
     if (!will_forwarded(x, &wp, &p))
         return CK_FAIL;
-    if (!str_eq(p.p.props.correlation_data, "\x00\xFF\x10", 3))
+    if (!ck_str_eq(p.p.props.correlation_data, "\x00\xFF\x10", 3))
         return ck_fail_bytes(x, "the will with Correlation Data 00ff10", NULL, 0, p.raw, p.len);
     return CK_PASS;
 }
@@ -1570,7 +1373,7 @@ static ck_status_t will_user_props_order(ck_ctx_t *x)
     static const char *const kv[][2] = {{"z", "1"}, {"a", "2"}, {"z", "3"}, {"m", "\xC3\xA9"}};
     ck_buf_t wp = CK_BUF;
     for (size_t i = 0; i < 4; i++)
-        p_pair(&wp, kv[i][0], kv[i][1]);
+        ck_p_pair(&wp, kv[i][0], kv[i][1]);
     ck_packet_t p;
     if (!will_forwarded(x, &wp, &p))
         return CK_FAIL;
@@ -1582,8 +1385,8 @@ static ck_status_t will_user_props_order(ck_ctx_t *x)
     while (mq_props_next(&it, &id, NULL, &k, &v)) {
         if (id != MQ_PROP_USER_PROPERTY)
             continue;
-        if (i >= 4 || !str_eq(k, kv[i][0], strlen(kv[i][0])) ||
-            !str_eq(v, kv[i][1], strlen(kv[i][1])))
+        if (i >= 4 || !ck_str_eq(k, kv[i][0], strlen(kv[i][0])) ||
+            !ck_str_eq(v, kv[i][1], strlen(kv[i][1])))
             return ck_fail_bytes(x, "user properties z=1 a=2 z=3 m=\xC3\xA9 in this order", NULL,
                                  0, p.raw, p.len);
         i++;
@@ -1598,7 +1401,7 @@ static ck_status_t will_user_props_order(ck_ctx_t *x)
 static ck_status_t will_message_expiry(ck_ctx_t *x)
 {
     ck_buf_t wp = CK_BUF;
-    p_u32(&wp, MQ_PROP_MESSAGE_EXPIRY, 60);
+    ck_p_u32(&wp, MQ_PROP_MESSAGE_EXPIRY, 60);
     ck_packet_t p;
     if (!will_forwarded(x, &wp, &p))
         return CK_FAIL;
@@ -1662,7 +1465,7 @@ static ck_status_t keepalive_enforced(ck_ctx_t *x)
     ck_client_t *c = conn5(x, &o, &ack);
     if (!c)
         return CK_FAIL;
-    int64_t t0 = now_ms();
+    int64_t t0 = ck_now_ms();
     unsigned ka = 1;
     if (mq_props_has(&ack.p.props, MQ_PROP_SERVER_KEEP_ALIVE))
         ka = ack.p.props.server_keep_alive;
@@ -1676,7 +1479,7 @@ static ck_status_t keepalive_enforced(ck_ctx_t *x)
                            p.p.u.disconnect.reason);
         r = ck_recv(x, c, 1000, &p);
     }
-    int64_t dt = now_ms() - t0;
+    int64_t dt = ck_now_ms() - t0;
     if (r == 1)
         return ck_fail_bytes(x, "a close on keepalive expiry", NULL, 0, p.raw, p.len);
     if (r == 0)
@@ -1701,11 +1504,11 @@ static ck_status_t keepalive_client_value_used(ck_ctx_t *x)
     if (mq_props_has(&ack.p.props, MQ_PROP_SERVER_KEEP_ALIVE))
         return ck_skip(x, "the server sent Server Keep Alive %u",
                        ack.p.props.server_keep_alive);
-    int64_t t0 = now_ms();
+    int64_t t0 = ck_now_ms();
     if (!ck_expect_quiet(x, c, 2200))
         return ck_fail(x, "closed before 2.2 s with keepalive 2 s");
     ck_packet_t p;
-    int r = ck_recv(x, c, (int)(4500 - (now_ms() - t0)), &p);
+    int r = ck_recv(x, c, (int)(4500 - (ck_now_ms() - t0)), &p);
     if (r == 1 && p.type == MQ_PKT_DISCONNECT && p.p.u.disconnect.reason == 0x8D)
         r = ck_recv(x, c, 500, &p);
     if (r == -1)
@@ -1714,7 +1517,7 @@ static ck_status_t keepalive_client_value_used(ck_ctx_t *x)
         return ck_fail_bytes(x, "a close (DISCONNECT 0x8D allowed)", NULL, 0, p.raw, p.len);
     return r == 0 ? ck_fail(x, "keepalive 2 s: still open %lld ms after the last packet "
                                "(1.5 x = 3000 ms, 1500 ms slack)",
-                            (long long)(now_ms() - t0))
+                            (long long)(ck_now_ms() - t0))
                   : CK_FAIL;
 }
 
@@ -1727,8 +1530,8 @@ static ck_status_t pingresp(ck_ctx_t *x)
     if (!c)
         return CK_FAIL;
     for (int i = 0; i < 4; i++) {
-        usleep(600 * 1000);
-        if (!pingpong(x, c))
+        ck_sleep_ms(600);
+        if (!ck_ping(x, c))
             return CK_FAIL;
     }
     return CK_PASS;
@@ -1787,7 +1590,7 @@ static ck_status_t connack_first(ck_ctx_t *x)
 static ck_status_t one_connack(ck_ctx_t *x)
 {
     ck_client_t *c = ck_connected(x, "c", true);
-    if (!c || !pingpong(x, c))
+    if (!c || !ck_ping(x, c))
         return CK_FAIL;
     return ck_expect_quiet(x, c, CK_QUIET) ? CK_PASS : CK_FAIL;
 }
@@ -1817,8 +1620,8 @@ static ck_status_t refused_present0(ck_ctx_t *x)
     if (!make_session(x, id, ck_topic(x, "t"), 60))
         return CK_FAIL;
     ck_buf_t p = CK_BUF;
-    p_u32(&p, MQ_PROP_SESSION_EXPIRY, 60);
-    p_str(&p, MQ_PROP_AUTH_METHOD, "CK-NO-SUCH-METHOD");
+    ck_p_u32(&p, MQ_PROP_SESSION_EXPIRY, 60);
+    ck_p_str(&p, MQ_PROP_AUTH_METHOD, "CK-NO-SUCH-METHOD");
     ck_connect_opts_t o = {.client_id = id, .clean = false, .props = &p};
     ck_status_t st = expect_refused(x, send_connect(x, &o), 0, 0);
     ck_clear_session(x, id, 5);
@@ -1830,7 +1633,7 @@ static ck_status_t refused_present0(ck_ctx_t *x)
 static ck_status_t bad_auth_method(ck_ctx_t *x)
 {
     ck_buf_t p = CK_BUF;
-    p_str(&p, MQ_PROP_AUTH_METHOD, "CK-NO-SUCH-METHOD");
+    ck_p_str(&p, MQ_PROP_AUTH_METHOD, "CK-NO-SUCH-METHOD");
     return refused_props(x, &p, NULL, 0x8C, 0x87);
 }
 
@@ -1839,15 +1642,15 @@ static ck_status_t bad_auth_method(ck_ctx_t *x)
 static ck_status_t connack_within_max_packet(ck_ctx_t *x)
 {
     ck_buf_t p = CK_BUF;
-    p_u32(&p, MQ_PROP_MAXIMUM_PACKET_SIZE, 16);
-    p_str(&p, MQ_PROP_AUTH_METHOD, "CK-NO-SUCH-METHOD-WITH-A-LONG-NAME");
+    ck_p_u32(&p, MQ_PROP_MAXIMUM_PACKET_SIZE, 16);
+    ck_p_str(&p, MQ_PROP_AUTH_METHOD, "CK-NO-SUCH-METHOD-WITH-A-LONG-NAME");
     ck_connect_opts_t o = {.clean = true, .props = &p};
     ck_client_t *c = send_connect(x, &o);
     if (!c)
         return CK_FAIL;
     uint8_t buf[512];
     bool closed;
-    size_t n = raw_drain(c, buf, sizeof(buf), CK_WAIT, &closed);
+    size_t n = ck_raw_drain(c, buf, sizeof(buf), CK_WAIT, &closed);
     if (n > 16)
         return ck_fail_bytes(x, "a CONNACK of at most 16 bytes", NULL, 0, buf, n);
     return CK_PASS;
@@ -1918,15 +1721,15 @@ static ck_status_t server_topic_alias_max(ck_ctx_t *x)
     if (!s)
         return CK_FAIL;
     ck_buf_t pr = CK_BUF, b;
-    p_u16(&pr, MQ_PROP_TOPIC_ALIAS, tam);
+    ck_p_u16(&pr, MQ_PROP_TOPIC_ALIAS, tam);
     ck_build_publish(&b, 5, topic, "one", 3, 0, false, false, 0, &pr);
     ck_send_buf(c, &b);
     ck_build_publish(&b, 5, "", "two", 3, 0, false, false, 0, &pr);
     ck_send_buf(c, &b);
-    if (!expect_pub(x, s, topic, "one", CK_WAIT, NULL) ||
-        !expect_pub(x, s, topic, "two", CK_WAIT, NULL))
+    if (!ck_expect_pub(x, s, topic, "one", NULL, true) ||
+        !ck_expect_pub(x, s, topic, "two", NULL, true))
         return CK_FAIL;
-    return pingpong(x, c) ? CK_PASS : CK_FAIL;
+    return ck_ping(x, c) ? CK_PASS : CK_FAIL;
 }
 
 /* MQTT-3.1.2-24: no packet larger than the client's Maximum Packet Size:
@@ -1935,7 +1738,7 @@ static ck_status_t max_packet_size_honoured(ck_ctx_t *x)
 {
     const char *topic = ck_topic(x, "big");
     ck_buf_t pr = CK_BUF;
-    p_u32(&pr, MQ_PROP_MAXIMUM_PACKET_SIZE, 128);
+    ck_p_u32(&pr, MQ_PROP_MAXIMUM_PACKET_SIZE, 128);
     ck_connect_opts_t o = {.clean = true, .props = &pr};
     ck_client_t *s = conn5(x, &o, NULL);
     if (!s || !ck_subscribed(x, s, topic, 0, 0xff))
@@ -1943,9 +1746,10 @@ static ck_status_t max_packet_size_honoured(ck_ctx_t *x)
     char big[301];
     memset(big, 'b', 300);
     big[300] = '\0';
-    if (!publish_from(x, topic, big, 0, false) || !publish_from(x, topic, "small", 0, false))
+    if (!ck_publish_via(x, topic, big, 0, false, NULL) ||
+        !ck_publish_via(x, topic, "small", 0, false, NULL))
         return CK_FAIL;
-    return expect_pub(x, s, topic, "small", CK_WAIT, NULL) ? CK_PASS : CK_FAIL;
+    return ck_expect_pub(x, s, topic, "small", NULL, true) ? CK_PASS : CK_FAIL;
 }
 
 /* MQTT-3.1.2-25: the too-large QoS 1 message counts as sent: with Receive
@@ -1954,8 +1758,8 @@ static ck_status_t too_large_counts_as_sent(ck_ctx_t *x)
 {
     const char *topic = ck_topic(x, "big");
     ck_buf_t pr = CK_BUF;
-    p_u32(&pr, MQ_PROP_MAXIMUM_PACKET_SIZE, 128);
-    p_u16(&pr, MQ_PROP_RECEIVE_MAXIMUM, 1);
+    ck_p_u32(&pr, MQ_PROP_MAXIMUM_PACKET_SIZE, 128);
+    ck_p_u16(&pr, MQ_PROP_RECEIVE_MAXIMUM, 1);
     ck_connect_opts_t o = {.clean = true, .props = &pr};
     ck_packet_t ack;
     ck_client_t *s = conn5(x, &o, &ack);
@@ -1968,9 +1772,10 @@ static ck_status_t too_large_counts_as_sent(ck_ctx_t *x)
     char big[301];
     memset(big, 'b', 300);
     big[300] = '\0';
-    if (!publish_from(x, topic, big, 1, false) || !publish_from(x, topic, "small", 1, false))
+    if (!ck_publish_via(x, topic, big, 1, false, NULL) ||
+        !ck_publish_via(x, topic, "small", 1, false, NULL))
         return CK_FAIL;
-    return expect_pub(x, s, topic, "small", CK_WAIT, NULL) ? CK_PASS : CK_FAIL;
+    return ck_expect_pub(x, s, topic, "small", NULL, true) ? CK_PASS : CK_FAIL;
 }
 
 /* Receives n PUBLISHes on s and fails on a Topic Alias above max. */
@@ -2009,7 +1814,7 @@ static ck_status_t no_alias_to_client(ck_ctx_t *x)
 static ck_status_t alias_within_client_max(ck_ctx_t *x)
 {
     ck_buf_t pr = CK_BUF;
-    p_u16(&pr, MQ_PROP_TOPIC_ALIAS_MAXIMUM, 2);
+    ck_p_u16(&pr, MQ_PROP_TOPIC_ALIAS_MAXIMUM, 2);
     ck_connect_opts_t o = {.clean = true, .props = &pr};
     ck_client_t *s = conn5(x, &o, NULL);
     const char *filter = ck_topic(x, "#");
@@ -2032,7 +1837,7 @@ static ck_status_t alias_within_client_max(ck_ctx_t *x)
 static ck_status_t no_response_info(ck_ctx_t *x)
 {
     ck_buf_t pr = CK_BUF;
-    p_byte(&pr, MQ_PROP_REQUEST_RESPONSE_INFO, 0);
+    ck_p_byte(&pr, MQ_PROP_REQUEST_RESPONSE_INFO, 0);
     ck_connect_opts_t o = {.clean = true, .props = &pr};
     ck_packet_t ack;
     ck_client_t *c = conn5(x, &o, &ack);
@@ -2060,7 +1865,7 @@ static bool no_problem_info(ck_ctx_t *x, const ck_packet_t *p, const char *what)
 static ck_status_t no_problem_info_on_acks(ck_ctx_t *x)
 {
     ck_buf_t pr = CK_BUF;
-    p_byte(&pr, MQ_PROP_REQUEST_PROBLEM_INFO, 0);
+    ck_p_byte(&pr, MQ_PROP_REQUEST_PROBLEM_INFO, 0);
     ck_connect_opts_t o = {.clean = true, .props = &pr};
     ck_packet_t ack, p;
     ck_client_t *c = conn5(x, &o, &ack);
@@ -2105,7 +1910,7 @@ static ck_status_t no_problem_info_on_acks(ck_ctx_t *x)
 static ck_status_t client_id_23(ck_ctx_t *x)
 {
     char id[24];
-    snprintf(id, sizeof(id), "Ck%08x%013u", (unsigned)now_ms(), x->seq);
+    snprintf(id, sizeof(id), "Ck%08x%013u", (unsigned)ck_now_ms(), x->seq);
     ck_connect_opts_t o = {.client_id = id, .clean = true};
     ck_client_t *c = conn5(x, &o, NULL);
     if (!c)
@@ -2121,7 +1926,7 @@ static ck_status_t connect_empty_id(ck_ctx_t *x, bool clean, uint32_t expiry, ch
 {
     ck_buf_t pr = CK_BUF;
     if (expiry)
-        p_u32(&pr, MQ_PROP_SESSION_EXPIRY, expiry);
+        ck_p_u32(&pr, MQ_PROP_SESSION_EXPIRY, expiry);
     ck_connect_opts_t o = {.client_id = "", .clean = clean, .props = &pr};
     ck_client_t *c = send_connect(x, &o);
     ck_packet_t ack;
@@ -2157,7 +1962,7 @@ static ck_status_t assigned_ids_unique(ck_ctx_t *x)
         return st;
     if (!strcmp(a, b))
         return ck_fail(x, "the same Assigned Client Identifier '%s' twice", a);
-    if (!pingpong(x, c1))
+    if (!ck_ping(x, c1))
         return ck_fail(x, "the first connection was dropped by the second empty-id CONNECT");
     return CK_PASS;
 }
@@ -2198,7 +2003,7 @@ static ck_status_t assigned_id_not_in_use(ck_ctx_t *x)
         return st;
     if (!strcmp(id, ck_client_id(x, "n")))
         return ck_fail(x, "assigned the id of a connected client");
-    return pingpong(x, named) ? CK_PASS : CK_FAIL;
+    return ck_ping(x, named) ? CK_PASS : CK_FAIL;
 }
 
 /* ---- takeover ---------------------------------------------------------------------- */
@@ -2210,9 +2015,9 @@ static ck_status_t takeover_disconnects_old(ck_ctx_t *x)
 {
     ck_client_t *a = ck_connected(x, "t", true);
     ck_client_t *b = a ? ck_connected(x, "t", true) : NULL;
-    if (!b || expect_dropped(x, a, 0x8E, 0) != CK_PASS)
+    if (!b || ck_expect_dropped(x, a, 0x8E, 0) != CK_PASS)
         return CK_FAIL;
-    return pingpong(x, b) ? CK_PASS : CK_FAIL;
+    return ck_ping(x, b) ? CK_PASS : CK_FAIL;
 }
 
 /* MQTT-3.14.2-2: the server's DISCONNECT has no Session Expiry Interval
@@ -2222,7 +2027,7 @@ static ck_status_t server_disconnect_no_expiry(ck_ctx_t *x)
     const char *id = ck_client_id(x, "t");
     ck_client_t *a = conn_exp(x, id, true, 60, NULL);
     ck_client_t *b = a ? conn_exp(x, id, false, 60, NULL) : NULL;
-    ck_status_t st = b ? expect_dropped(x, a, 0x8E, 0) : CK_FAIL;
+    ck_status_t st = b ? ck_expect_dropped(x, a, 0x8E, 0) : CK_FAIL;
     ck_clear_session(x, id, 5);
     return st;
 }
@@ -2239,8 +2044,8 @@ static ck_status_t takeover_keeps_session(ck_ctx_t *x)
     ck_client_t *b = conn_exp(x, id, false, 60, &ack);
     bool ok = b && (ack.p.u.connack.session_present ||
                     ck_fail(x, "Session Present 0 on takeover with Clean Start 0") == CK_PASS);
-    ok = ok && publish_from(x, topic, "after", 0, false) &&
-         expect_pub(x, b, topic, "after", CK_WAIT, NULL);
+    ok = ok && ck_publish_via(x, topic, "after", 0, false, NULL) &&
+         ck_expect_pub(x, b, topic, "after", NULL, true);
     ck_clear_session(x, id, 5);
     return ok ? CK_PASS : CK_FAIL;
 }
@@ -2273,25 +2078,17 @@ static ck_status_t refused_data_ignored(ck_ctx_t *x)
 /* MQTT-3.14.1-1: DISCONNECT with reserved flags: malformed (0x81). */
 static ck_status_t disconnect_flags(ck_ctx_t *x)
 {
-    ck_client_t *c = ck_connected(x, "c", true);
-    if (!c)
-        return CK_FAIL;
     static const uint8_t bad[2] = {0xE2, 0x00};
-    ck_send(c, bad, 2);
-    return expect_dropped(x, c, 0x81, 0);
+    return ck_dropped_on_bytes(x, bad, 2, 0x81, 0);
 }
 
 /* MQTT-3.14.2-1: the server's DISCONNECT codes come from table 3-10 (here
  * after a protocol error: a second CONNECT, expecting 0x82). */
 static ck_status_t server_disconnect_code(ck_ctx_t *x)
 {
-    ck_client_t *c = ck_connected(x, "c", true);
-    if (!c)
-        return CK_FAIL;
     static const uint8_t conn_again[] = {0x10, 0x0D, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x05,
                                          0x02, 0x00, 0x00, 0x00, 0x00, 0x00};
-    ck_send(c, conn_again, sizeof(conn_again));
-    return expect_dropped(x, c, 0x82, 0);
+    return ck_dropped_on_bytes(x, conn_again, sizeof(conn_again), 0x82, 0);
 }
 
 /* MQTT-3.14.4-1: after its DISCONNECT the server sends nothing more. */
@@ -2304,20 +2101,16 @@ static ck_status_t nothing_after_disconnect(ck_ctx_t *x)
     ck_client_t *b = ck_connected(x, "t", true);
     if (!b)
         return CK_FAIL;
-    publish_from(x, topic, "late", 0, false);
-    return expect_dropped(x, a, 0x8E, 0);
+    ck_publish_via(x, topic, "late", 0, false, NULL);
+    return ck_expect_dropped(x, a, 0x8E, 0);
 }
 
 /* MQTT-4.12.0-7: AUTH without an Authentication Method in CONNECT is a
  * Protocol Error. */
 static ck_status_t auth_without_method(ck_ctx_t *x)
 {
-    ck_client_t *c = ck_connected(x, "c", true);
-    if (!c)
-        return CK_FAIL;
     static const uint8_t auth[4] = {0xF0, 0x02, 0x19, 0x00};
-    ck_send(c, auth, 4);
-    return expect_dropped(x, c, 0x82, 0);
+    return ck_dropped_on_bytes(x, auth, 4, 0x82, 0);
 }
 
 /* MQTT-4.12.0-6: no Authentication Method in CONNECT: none in CONNACK and
@@ -2340,7 +2133,7 @@ static ck_status_t no_auth_from_server(ck_ctx_t *x)
 static ck_status_t auth_method_echoed(ck_ctx_t *x)
 {
     ck_buf_t pr = CK_BUF;
-    p_str(&pr, MQ_PROP_AUTH_METHOD, "SCRAM-SHA-1");
+    ck_p_str(&pr, MQ_PROP_AUTH_METHOD, "SCRAM-SHA-1");
     ck_connect_opts_t o = {.clean = true, .props = &pr};
     ck_client_t *c = send_connect(x, &o);
     ck_packet_t p;
@@ -2353,7 +2146,7 @@ static ck_status_t auth_method_echoed(ck_ctx_t *x)
         return r == 0 ? ck_fail(x, "no answer to a CONNECT with an Authentication Method")
                       : CK_FAIL;
     if (p.type == MQ_PKT_AUTH) {
-        if (!str_eq(p.p.props.auth_method, "SCRAM-SHA-1", 11))
+        if (!ck_str_eq(p.p.props.auth_method, "SCRAM-SHA-1", 11))
             return ck_fail_bytes(x, "AUTH with Authentication Method SCRAM-SHA-1", NULL, 0,
                                  p.raw, p.len);
         return CK_PASS;
@@ -2363,7 +2156,7 @@ static ck_status_t auth_method_echoed(ck_ctx_t *x)
     if (p.p.u.connack.rc >= 0x80)
         return ck_skip(x, "the server does not support SCRAM-SHA-1 (CONNACK 0x%02x)",
                        p.p.u.connack.rc);
-    if (!str_eq(p.p.props.auth_method, "SCRAM-SHA-1", 11))
+    if (!ck_str_eq(p.p.props.auth_method, "SCRAM-SHA-1", 11))
         return ck_fail_bytes(x, "CONNACK with Authentication Method SCRAM-SHA-1", NULL, 0, p.raw,
                              p.len);
     return CK_PASS;
@@ -2374,7 +2167,7 @@ static ck_status_t auth_method_echoed(ck_ctx_t *x)
 static ck_status_t reauth_other_method(ck_ctx_t *x)
 {
     ck_buf_t pr = CK_BUF;
-    p_str(&pr, MQ_PROP_AUTH_METHOD, "SCRAM-SHA-1");
+    ck_p_str(&pr, MQ_PROP_AUTH_METHOD, "SCRAM-SHA-1");
     ck_connect_opts_t o = {.clean = true, .props = &pr};
     ck_client_t *c = send_connect(x, &o);
     ck_packet_t p;
@@ -2383,34 +2176,26 @@ static ck_status_t reauth_other_method(ck_ctx_t *x)
     if (p.type != MQ_PKT_CONNACK || p.p.u.connack.rc >= 0x80)
         return ck_skip(x, "the server does not complete SCRAM-SHA-1 in one step");
     ck_buf_t ap = CK_BUF, b = CK_BUF;
-    p_str(&ap, MQ_PROP_AUTH_METHOD, "CK-OTHER-METHOD");
+    ck_p_str(&ap, MQ_PROP_AUTH_METHOD, "CK-OTHER-METHOD");
     ck_b_u8(&b, 0x19);
     ck_b_props(&b, &ap);
     ck_send_packet(c, 0xF0, &b);
-    return expect_dropped(x, c, 0x82, 0);
+    return ck_expect_dropped(x, c, 0x82, 0);
 }
 
 /* MQTT-4.13.1-1: a malformed packet after CONNECT (PINGREQ with a body) is
  * closed; a DISCONNECT, if any, says 0x81. */
 static ck_status_t malformed_closes(ck_ctx_t *x)
 {
-    ck_client_t *c = ck_connected(x, "c", true);
-    if (!c)
-        return CK_FAIL;
     static const uint8_t bad[3] = {0xC0, 0x01, 0x00};
-    ck_send(c, bad, 3);
-    return expect_dropped(x, c, 0x81, 0);
+    return ck_dropped_on_bytes(x, bad, 3, 0x81, 0);
 }
 
 /* MQTT-4.13.1-1: a remaining length of five bytes is malformed. */
 static ck_status_t five_byte_varint(ck_ctx_t *x)
 {
-    ck_client_t *c = ck_connected(x, "c", true);
-    if (!c)
-        return CK_FAIL;
     static const uint8_t bad[7] = {0x30, 0x80, 0x80, 0x80, 0x80, 0x01, 0x00};
-    ck_send(c, bad, 7);
-    return expect_dropped(x, c, 0x81, 0);
+    return ck_dropped_on_bytes(x, bad, 7, 0x81, 0);
 }
 
 /* MQTT-4.13.1-1: a DISCONNECT with a reason code outside table 3-10 (0x05)
@@ -2423,9 +2208,9 @@ static ck_status_t disconnect_bad_reason(ck_ctx_t *x)
     if (!w)
         return CK_FAIL;
     send_disconnect(w, 0x05, NULL);
-    if (expect_dropped(x, w, 0x82, 0x81) != CK_PASS)
+    if (ck_expect_dropped(x, w, 0x82, 0x81) != CK_PASS)
         return CK_FAIL;
-    return expect_pub(x, s, topic, "will", CK_WAIT, NULL) ? CK_PASS : CK_FAIL;
+    return ck_expect_pub(x, s, topic, "will", NULL, true) ? CK_PASS : CK_FAIL;
 }
 
 /* MQTT-4.13.2-1: after a DISCONNECT >= 0x80 the connection is closed (the
@@ -2438,7 +2223,7 @@ static ck_status_t closed_after_error_disconnect(ck_ctx_t *x)
         return CK_FAIL;
     uint8_t buf[256];
     bool closed;
-    raw_drain(a, buf, sizeof(buf), CK_WAIT, &closed);
+    ck_raw_drain(a, buf, sizeof(buf), CK_WAIT, &closed);
     return closed ? CK_PASS : ck_fail(x, "the taken-over connection is still open after %d ms",
                                       CK_WAIT);
 }

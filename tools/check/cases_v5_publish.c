@@ -28,7 +28,6 @@
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "check.h"
 
@@ -39,59 +38,7 @@
     char var[160];                                                                             \
     snprintf(var, sizeof(var), "%s", (expr))
 
-/* ---- property builders --------------------------------------------------- */
-
-static void p_byte(ck_buf_t *b, uint8_t id, uint8_t v)
-{
-    ck_b_u8(b, id);
-    ck_b_u8(b, v);
-}
-
-static void p_u16(ck_buf_t *b, uint8_t id, uint16_t v)
-{
-    ck_b_u8(b, id);
-    ck_b_u16(b, v);
-}
-
-static void p_u32(ck_buf_t *b, uint8_t id, uint32_t v)
-{
-    ck_b_u8(b, id);
-    ck_b_u32(b, v);
-}
-
-static void p_str(ck_buf_t *b, uint8_t id, const char *s)
-{
-    ck_b_u8(b, id);
-    ck_b_str(b, s);
-}
-
-static void p_bin(ck_buf_t *b, uint8_t id, const void *d, uint16_t n)
-{
-    ck_b_u8(b, id);
-    ck_b_bin(b, d, n);
-}
-
-static void p_pair(ck_buf_t *b, const char *k, const char *v)
-{
-    ck_b_u8(b, MQ_PROP_USER_PROPERTY);
-    ck_b_str(b, k);
-    ck_b_str(b, v);
-}
-
-static void p_subid(ck_buf_t *b, uint32_t v)
-{
-    ck_b_u8(b, MQ_PROP_SUBSCRIPTION_ID);
-    ck_b_varint(b, v);
-}
-
 /* ---- small utilities ------------------------------------------------------ */
-
-static bool str_eq(mq_str_t s, const void *p, size_t n)
-{
-    return s.len == n && (n == 0 || memcmp(s.ptr, p, n) == 0);
-}
-
-static bool str_is(mq_str_t s, const char *z) { return str_eq(s, z, strlen(z)); }
 
 /* A short decimal field as a number; -1 when it is not one. */
 static int atoi_n(mq_str_t s)
@@ -103,13 +50,6 @@ static int atoi_n(mq_str_t s)
         v = v * 10 + (s.ptr[i] - '0');
     }
     return v;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
 }
 
 /* What the CONNACK said about the optional features (absent = available). */
@@ -157,7 +97,7 @@ static ck_client_t *conn_sess(ck_ctx_t *x, const char *id, bool clean, uint32_t 
 {
     ck_buf_t pr = CK_BUF;
     if (expiry)
-        p_u32(&pr, MQ_PROP_SESSION_EXPIRY, expiry);
+        ck_p_u32(&pr, MQ_PROP_SESSION_EXPIRY, expiry);
     if (extra)
         ck_b_raw(&pr, extra->b, extra->n);
     ck_connect_opts_t o = {.client_id = id, .clean = clean, .props = &pr};
@@ -178,13 +118,6 @@ static bool send_pub(ck_client_t *c, const char *topic, const void *payload, siz
     return ck_send_buf(c, &b);
 }
 
-static bool send_ack(ck_client_t *c, uint8_t type, uint16_t pid)
-{
-    ck_buf_t b;
-    ck_build_ack(&b, type, pid);
-    return ck_send_buf(c, &b);
-}
-
 /* An acknowledgement with a reason code and an empty property block. */
 static bool send_ack_rc(ck_client_t *c, uint8_t type, uint16_t pid, uint8_t rc)
 {
@@ -193,52 +126,6 @@ static bool send_ack_rc(ck_client_t *c, uint8_t type, uint16_t pid, uint8_t rc)
     ck_b_u8(&b, rc);
     ck_b_u8(&b, 0);
     return ck_send_packet(c, (uint8_t)((type << 4) | (type == MQ_PKT_PUBREL ? 2 : 0)), &b);
-}
-
-static bool pingpong(ck_ctx_t *x, ck_client_t *c)
-{
-    static const uint8_t ping[2] = {0xC0, 0x00};
-    ck_packet_t p;
-    return ck_send(c, ping, 2) && ck_expect(x, c, MQ_PKT_PINGRESP, CK_WAIT, &p);
-}
-
-/*
- * Publishes and completes the flow: QoS 1 waits for PUBACK, QoS 2 runs
- * PUBREC/PUBREL/PUBCOMP, QoS 0 is followed by a PINGREQ/PINGRESP so the
- * broker has processed it on return. Fails on a reason code >= 0x80.
- */
-static bool publish(ck_ctx_t *x, ck_client_t *c, const char *topic, const char *payload,
-                    uint8_t qos, bool retain, uint16_t pid, const ck_buf_t *props)
-{
-    if (!send_pub(c, topic, payload, strlen(payload), qos, retain, false, pid, props)) {
-        ck_fail(x, "could not send PUBLISH");
-        return false;
-    }
-    if (qos == 0)
-        return pingpong(x, c);
-    ck_packet_t p;
-    if (!ck_expect(x, c, qos == 1 ? MQ_PKT_PUBACK : MQ_PKT_PUBREC, CK_WAIT, &p))
-        return false;
-    if (p.p.u.ack.packet_id != pid || p.p.u.ack.reason >= 0x80) {
-        ck_fail_bytes(x, "a successful acknowledgement of the publish", NULL, 0, p.raw, p.len);
-        return false;
-    }
-    if (qos == 1)
-        return true;
-    if (!send_ack(c, MQ_PKT_PUBREL, pid) || !ck_expect(x, c, MQ_PKT_PUBCOMP, CK_WAIT, &p))
-        return false;
-    return true;
-}
-
-/* Publishes from a new clean connection and leaves. */
-static bool publish_from(ck_ctx_t *x, const char *topic, const char *payload, uint8_t qos,
-                         bool retain, const ck_buf_t *props)
-{
-    ck_client_t *c = conn(x, "pub", NULL, NULL);
-    if (!c || !publish(x, c, topic, payload, qos, retain, 9, props))
-        return false;
-    ck_disconnect(c);
-    return true;
 }
 
 /* SUBSCRIBE one filter; returns the reason code, or -1 (failure recorded). */
@@ -300,58 +187,6 @@ static ck_client_t *subscriber(ck_ctx_t *x, const char *filter, uint8_t options)
 
 /* ---- receiving --------------------------------------------------------------- */
 
-/*
- * The next PUBLISH within ms. A PUBREL on the way (the tail of an earlier
- * QoS 2 delivery) is answered with PUBCOMP and skipped. With autoack the
- * PUBLISH is acknowledged (PUBACK, or PUBREC for QoS 2).
- */
-static bool next_pub(ck_ctx_t *x, ck_client_t *c, int ms, ck_packet_t *out, bool autoack)
-{
-    for (;;) {
-        int r = ck_recv(x, c, ms, out);
-        if (r == 1 && out->type == MQ_PKT_PUBREL) {
-            send_ack(c, MQ_PKT_PUBCOMP, out->p.u.ack.packet_id);
-            continue;
-        }
-        if (r == 1 && out->type == MQ_PKT_PUBLISH) {
-            const mq_publish_t *pb = &out->p.u.publish;
-            if (autoack && pb->qos)
-                send_ack(c, pb->qos == 1 ? MQ_PKT_PUBACK : MQ_PKT_PUBREC, pb->packet_id);
-            return true;
-        }
-        if (r == 1)
-            ck_fail_bytes(x, "PUBLISH", NULL, 0, out->raw, out->len);
-        else if (r == 0)
-            ck_fail(x, "expected PUBLISH, got nothing within %d ms", ms);
-        else if (r == -1)
-            ck_fail(x, "expected PUBLISH, the connection closed");
-        return false;
-    }
-}
-
-/* The next PUBLISH must carry topic and payload. */
-static bool expect_pub(ck_ctx_t *x, ck_client_t *c, const char *topic, const char *payload,
-                       ck_packet_t *out, bool autoack)
-{
-    ck_packet_t p;
-    if (!out)
-        out = &p;
-    if (!next_pub(x, c, CK_WAIT, out, autoack))
-        return false;
-    const mq_publish_t *pb = &out->p.u.publish;
-    if (!str_is(pb->topic, topic)) {
-        ck_fail(x, "PUBLISH on topic '%.*s', expected '%s'", (int)pb->topic.len,
-                (const char *)pb->topic.ptr, topic);
-        return false;
-    }
-    if (!str_is(pb->payload, payload)) {
-        ck_fail(x, "PUBLISH payload '%.*s' on %s, expected '%s'", (int)pb->payload.len,
-                (const char *)pb->payload.ptr, topic, payload);
-        return false;
-    }
-    return true;
-}
-
 /* No PUBLISH within ms (PUBRELs of earlier flows are answered). */
 static bool no_pub(ck_ctx_t *x, ck_client_t *c, int ms)
 {
@@ -361,7 +196,7 @@ static bool no_pub(ck_ctx_t *x, ck_client_t *c, int ms)
         if (r == 0)
             return true;
         if (r == 1 && p.type == MQ_PKT_PUBREL) {
-            send_ack(c, MQ_PKT_PUBCOMP, p.p.u.ack.packet_id);
+            ck_send_ack(c, MQ_PKT_PUBCOMP, p.p.u.ack.packet_id);
             continue;
         }
         if (r == 1)
@@ -370,55 +205,6 @@ static bool no_pub(ck_ctx_t *x, ck_client_t *c, int ms)
             ck_fail(x, "expected no PUBLISH, the connection closed");
         return false;
     }
-}
-
-/* Table 3-10, the DISCONNECT Reason Codes a Server may send. */
-static bool disconnect_code_ok(uint8_t rc)
-{
-    static const uint8_t ok[] = {0x00, 0x80, 0x81, 0x82, 0x83, 0x87, 0x89, 0x8B, 0x8D, 0x8E,
-                                 0x8F, 0x90, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99, 0x9A,
-                                 0x9B, 0x9C, 0x9D, 0x9E, 0x9F, 0xA0, 0xA1, 0xA2};
-    return memchr(ok, rc, sizeof(ok)) != NULL;
-}
-
-/*
- * The broker must close the connection (MQTT-4.13.1-1). A DISCONNECT before
- * the close is a SHOULD; when it comes, its reason code must be want or alt
- * (want 0: any code >= 0x80 of table 3-10). Other packets first (a reply to
- * something sent before the error) fail the case.
- */
-static ck_status_t dropped(ck_ctx_t *x, ck_client_t *c, uint8_t want, uint8_t alt)
-{
-    if (!c)
-        return CK_FAIL;
-    ck_packet_t p;
-    int r = ck_recv(x, c, CK_WAIT, &p);
-    if (r == -1)
-        return CK_PASS;
-    if (r == -2)
-        return CK_FAIL;
-    if (r == 0)
-        return ck_fail(x, "expected the broker to close the connection within %d ms", CK_WAIT);
-    if (p.type != MQ_PKT_DISCONNECT)
-        return ck_fail_bytes(x, "DISCONNECT or a close", NULL, 0, p.raw, p.len);
-    uint8_t rc = p.p.u.disconnect.reason;
-    if (!disconnect_code_ok(rc))
-        return ck_fail(x, "DISCONNECT reason code 0x%02x is not in table 3-10", rc);
-    if (want ? (rc != want && (!alt || rc != alt)) : rc < 0x80) {
-        if (alt)
-            return ck_fail(x, "DISCONNECT reason code 0x%02x, expected 0x%02x or 0x%02x", rc,
-                           want, alt);
-        return ck_fail(x, "DISCONNECT reason code 0x%02x, expected %s%02x", rc,
-                       want ? "0x" : ">= 0x", want ? want : 0x80);
-    }
-    r = ck_recv(x, c, CK_WAIT, &p);
-    if (r == -1)
-        return CK_PASS;
-    if (r == 1)
-        return ck_fail_bytes(x, "the close after DISCONNECT", NULL, 0, p.raw, p.len);
-    if (r == 0)
-        return ck_fail(x, "DISCONNECT 0x%02x sent but the connection stays open", rc);
-    return CK_FAIL;
 }
 
 /* A SUBSCRIBE the broker must refuse: either SUBACK with a code >= 0x80
@@ -479,10 +265,10 @@ static ck_status_t qos0_no_packet_id(ck_ctx_t *x)
 {
     NAME(topic, ck_topic(x, "q0"));
     ck_client_t *s = subscriber(x, topic, 0);
-    if (!s || !publish_from(x, topic, "abc", 0, false, NULL))
+    if (!s || !ck_publish_via(x, topic, "abc", 0, false, NULL))
         return CK_FAIL;
     ck_packet_t p;
-    if (!expect_pub(x, s, topic, "abc", &p, false))
+    if (!ck_expect_pub(x, s, topic, "abc", &p, false))
         return CK_FAIL;
     size_t tl = strlen(topic);
     size_t hl = p.p.fh.header_len;
@@ -505,13 +291,13 @@ static ck_status_t server_ids_unique(ck_ctx_t *x)
     for (uint16_t i = 1; i <= 5; i++) {
         char pl[8];
         snprintf(pl, sizeof(pl), "m%u", i);
-        if (!publish(x, pb, topic, pl, 1, false, i, NULL))
+        if (!ck_publish(x, pb, topic, pl, 1, false, i, NULL))
             return CK_FAIL;
     }
     uint16_t ids[5];
     for (int i = 0; i < 5; i++) {
         ck_packet_t p;
-        if (!next_pub(x, s, CK_WAIT, &p, false))
+        if (!ck_next_pub(x, s, CK_WAIT, &p, false))
             return CK_FAIL;
         ids[i] = p.p.u.publish.packet_id;
         if (ids[i] == 0)
@@ -554,7 +340,7 @@ static ck_status_t qos2_acks_same_id(ck_ctx_t *x)
         return CK_FAIL;
     if (p.p.u.ack.packet_id != 0xBEEF)
         return ck_fail(x, "PUBREC packet id 0x%04x, expected 0xbeef", p.p.u.ack.packet_id);
-    if (!send_ack(c, MQ_PKT_PUBREL, 0xBEEF) || !ck_expect(x, c, MQ_PKT_PUBCOMP, CK_WAIT, &p))
+    if (!ck_send_ack(c, MQ_PKT_PUBREL, 0xBEEF) || !ck_expect(x, c, MQ_PKT_PUBCOMP, CK_WAIT, &p))
         return CK_FAIL;
     if (p.p.u.ack.packet_id != 0xBEEF)
         return ck_fail(x, "PUBCOMP packet id 0x%04x, expected 0xbeef", p.p.u.ack.packet_id);
@@ -588,10 +374,10 @@ static ck_status_t dup_on_redelivery(ck_ctx_t *x)
     NAME(topic, ck_topic(x, "dup"));
     ck_client_t *s = conn_sess(x, id, true, 60, NULL, NULL);
     if (!s || !subscribed(x, s, topic, 1, NULL, 0xff) ||
-        !publish_from(x, topic, "again", 1, false, NULL))
+        !ck_publish_via(x, topic, "again", 1, false, NULL))
         return CK_FAIL;
     ck_packet_t p;
-    if (!expect_pub(x, s, topic, "again", &p, false))
+    if (!ck_expect_pub(x, s, topic, "again", &p, false))
         return CK_FAIL;
     uint16_t pid = p.p.u.publish.packet_id;
     if (p.p.u.publish.dup)
@@ -599,7 +385,7 @@ static ck_status_t dup_on_redelivery(ck_ctx_t *x)
     ck_close(s); /* no PUBACK */
     ck_status_t st = CK_FAIL;
     s = conn_sess(x, id, false, 60, NULL, NULL);
-    if (s && expect_pub(x, s, topic, "again", &p, true)) {
+    if (s && ck_expect_pub(x, s, topic, "again", &p, true)) {
         if (!p.p.u.publish.dup || p.p.u.publish.packet_id != pid)
             ck_fail_bytes(x, "the re-sent PUBLISH with DUP 1 and the same Packet Identifier",
                           NULL, 0, p.raw, p.len);
@@ -619,7 +405,7 @@ static ck_status_t dup0_for_qos0(ck_ctx_t *x)
     if (!s || !c || !send_pub(c, topic, "d", 1, 1, false, true, 3, NULL))
         return CK_FAIL;
     ck_packet_t p;
-    if (!expect_pub(x, s, topic, "d", &p, true))
+    if (!ck_expect_pub(x, s, topic, "d", &p, true))
         return CK_FAIL;
     if (p.p.u.publish.dup || p.p.u.publish.qos != 0)
         return ck_fail_bytes(x, "a QoS 0 PUBLISH with DUP 0", NULL, 0, p.raw, p.len);
@@ -635,7 +421,7 @@ static ck_status_t dup_not_propagated(ck_ctx_t *x)
     if (!s || !c || !send_pub(c, topic, "d", 1, 1, false, true, 3, NULL))
         return CK_FAIL;
     ck_packet_t p;
-    if (!expect_pub(x, s, topic, "d", &p, true))
+    if (!ck_expect_pub(x, s, topic, "d", &p, true))
         return CK_FAIL;
     if (p.p.u.publish.dup)
         return ck_fail_bytes(x, "DUP 0 on a first delivery", NULL, 0, p.raw, p.len);
@@ -645,16 +431,12 @@ static ck_status_t dup_not_propagated(ck_ctx_t *x)
 /* MQTT-3.3.1-4: QoS 3 is malformed: closed (DISCONNECT 0x81). */
 static ck_status_t qos3_closed(ck_ctx_t *x)
 {
-    ck_client_t *c = conn(x, "c", NULL, NULL);
-    if (!c)
-        return CK_FAIL;
     ck_buf_t b = CK_BUF;
     ck_b_str(&b, ck_topic(x, "t"));
     ck_b_u16(&b, 1);
     ck_b_u8(&b, 0);
     ck_b_raw(&b, "x", 1);
-    ck_send_packet(c, 0x36, &b);
-    return dropped(x, c, MQ_RC_MALFORMED, 0);
+    return ck_dropped_on(x, 0x36, &b, MQ_RC_MALFORMED, 0);
 }
 
 /* Retained-message cases need Retain Available. */
@@ -680,11 +462,11 @@ static ck_status_t retain_replaces(ck_ctx_t *x)
         return st;
     NAME(topic, ck_topic(x, "r"));
     st = CK_FAIL;
-    if (publish(x, c, topic, "first", 1, true, 1, NULL) &&
-        publish(x, c, topic, "second", 1, true, 2, NULL)) {
+    if (ck_publish(x, c, topic, "first", 1, true, 1, NULL) &&
+        ck_publish(x, c, topic, "second", 1, true, 2, NULL)) {
         ck_client_t *s = subscriber(x, topic, 1);
         ck_packet_t p;
-        if (s && expect_pub(x, s, topic, "second", &p, true)) {
+        if (s && ck_expect_pub(x, s, topic, "second", &p, true)) {
             if (!p.p.u.publish.retain)
                 ck_fail_bytes(x, "RETAIN 1 on a message sent for a new subscription", NULL, 0,
                               p.raw, p.len);
@@ -705,8 +487,8 @@ static ck_status_t retain_empty_removes(ck_ctx_t *x)
         return st;
     NAME(topic, ck_topic(x, "r"));
     st = CK_FAIL;
-    if (publish(x, c, topic, "kept?", 1, true, 1, NULL) &&
-        publish(x, c, topic, "", 1, true, 2, NULL)) {
+    if (ck_publish(x, c, topic, "kept?", 1, true, 1, NULL) &&
+        ck_publish(x, c, topic, "", 1, true, 2, NULL)) {
         ck_client_t *s = subscriber(x, topic, 1);
         if (s && no_pub(x, s, CK_QUIET))
             st = CK_PASS;
@@ -726,7 +508,8 @@ static ck_status_t retain_empty_forwarded(ck_ctx_t *x)
     NAME(topic, ck_topic(x, "r"));
     ck_client_t *s = subscriber(x, topic, 1);
     st = CK_FAIL;
-    if (s && publish(x, c, topic, "", 1, true, 1, NULL) && expect_pub(x, s, topic, "", NULL, true))
+    if (s && ck_publish(x, c, topic, "", 1, true, 1, NULL) &&
+        ck_expect_pub(x, s, topic, "", NULL, true))
         st = CK_PASS;
     ck_clear_retained(x, topic);
     return st;
@@ -740,7 +523,7 @@ static ck_status_t retain_empty_not_stored(ck_ctx_t *x)
     if (!c)
         return st;
     NAME(topic, ck_topic(x, "r"));
-    if (!publish(x, c, topic, "", 0, true, 0, NULL))
+    if (!ck_publish(x, c, topic, "", 0, true, 0, NULL))
         return CK_FAIL;
     ck_client_t *s = subscriber(x, topic, 0);
     return s && no_pub(x, s, CK_QUIET) ? CK_PASS : CK_FAIL;
@@ -755,10 +538,10 @@ static ck_status_t retain0_keeps(ck_ctx_t *x)
         return st;
     NAME(topic, ck_topic(x, "r"));
     st = CK_FAIL;
-    if (publish(x, c, topic, "retained", 1, true, 1, NULL) &&
-        publish(x, c, topic, "plain", 1, false, 2, NULL)) {
+    if (ck_publish(x, c, topic, "retained", 1, true, 1, NULL) &&
+        ck_publish(x, c, topic, "plain", 1, false, 2, NULL)) {
         ck_client_t *s = subscriber(x, topic, 1);
-        if (s && expect_pub(x, s, topic, "retained", NULL, true) && no_pub(x, s, CK_QUIET))
+        if (s && ck_expect_pub(x, s, topic, "retained", NULL, true) && no_pub(x, s, CK_QUIET))
             st = CK_PASS;
     }
     ck_clear_retained(x, topic);
@@ -783,7 +566,7 @@ static int retained_on_subscribe(ck_ctx_t *x, const char *topic, uint8_t rh, boo
         /* drain what the first subscription brought */
         while ((r = ck_recv(x, s, CK_QUIET, &p)) == 1)
             if (p.type == MQ_PKT_PUBLISH && p.p.u.publish.qos)
-                send_ack(s, MQ_PKT_PUBACK, p.p.u.publish.packet_id);
+                ck_send_ack(s, MQ_PKT_PUBACK, p.p.u.publish.packet_id);
         if (r != 0)
             return -1;
     }
@@ -793,7 +576,7 @@ static int retained_on_subscribe(ck_ctx_t *x, const char *topic, uint8_t rh, boo
     int r = ck_recv(x, s, CK_QUIET * 2, &p);
     if (r == 0)
         return 0;
-    if (r == 1 && p.type == MQ_PKT_PUBLISH && str_is(p.p.u.publish.payload, "kept")) {
+    if (r == 1 && p.type == MQ_PKT_PUBLISH && ck_str_is(p.p.u.publish.payload, "kept")) {
         if (!p.p.u.publish.retain) {
             ck_fail_bytes(x, "RETAIN 1 on a retained message sent on subscribe", NULL, 0, p.raw,
                           p.len);
@@ -814,7 +597,7 @@ static ck_status_t retain_handling(ck_ctx_t *x, uint8_t rh, bool twice, int want
         return st;
     NAME(topic, ck_topic(x, "rh"));
     st = CK_FAIL;
-    if (publish(x, c, topic, "kept", 1, true, 1, NULL)) {
+    if (ck_publish(x, c, topic, "kept", 1, true, 1, NULL)) {
         int got = retained_on_subscribe(x, topic, rh, twice);
         if (got == want)
             st = CK_PASS;
@@ -851,8 +634,8 @@ static ck_status_t rap_case(ck_ctx_t *x, bool rap, bool retain, bool want_retain
     st = CK_FAIL;
     ck_packet_t p;
     if (s && subscribed(x, s, topic, (uint8_t)(1 | (rap ? 0x08 : 0)), NULL, 0xff) &&
-        publish(x, c, topic, "live", 1, retain, 1, NULL) &&
-        expect_pub(x, s, topic, "live", &p, true)) {
+        ck_publish(x, c, topic, "live", 1, retain, 1, NULL) &&
+        ck_expect_pub(x, s, topic, "live", &p, true)) {
         if (p.p.u.publish.retain != want_retain)
             ck_fail_bytes(x, want_retain ? "RETAIN 1 (Retain As Published)" : "RETAIN 0", NULL,
                           0, p.raw, p.len);
@@ -890,7 +673,7 @@ static ck_status_t topic_bad_utf8(ck_ctx_t *x)
     static const uint8_t t[] = {'a', '/', 0xC3, 0x28};
     if (!c || !send_raw_topic(c, t, sizeof(t), NULL))
         return CK_FAIL;
-    return dropped(x, c, MQ_RC_MALFORMED, 0);
+    return ck_expect_dropped(x, c, MQ_RC_MALFORMED, 0);
 }
 
 static ck_status_t topic_wild(ck_ctx_t *x, const char *sfx)
@@ -898,7 +681,7 @@ static ck_status_t topic_wild(ck_ctx_t *x, const char *sfx)
     ck_client_t *c = conn(x, "c", NULL, NULL);
     if (!c || !send_pub(c, ck_topic(x, sfx), "x", 1, 0, false, false, 0, NULL))
         return CK_FAIL;
-    return dropped(x, c, 0, 0);
+    return ck_expect_dropped(x, c, 0, 0);
 }
 
 /* MQTT-3.3.2-2: wildcards in a Topic Name: closed. */
@@ -912,7 +695,7 @@ static ck_status_t topic_empty(ck_ctx_t *x)
     ck_client_t *c = conn(x, "c", NULL, NULL);
     if (!c || !send_raw_topic(c, "", 0, NULL))
         return CK_FAIL;
-    return dropped(x, c, MQ_RC_PROTOCOL_ERROR, 0);
+    return ck_expect_dropped(x, c, MQ_RC_PROTOCOL_ERROR, 0);
 }
 
 /* MQTT-3.3.2-3: the Topic Name sent matches the filter: it is the
@@ -927,9 +710,9 @@ static ck_status_t topic_is_published_name(ck_ctx_t *x)
         return ck_skip(x, "Wildcard Subscription Available 0");
     NAME(filter, ck_topic(x, "+/b/#"));
     NAME(topic, ck_topic(x, "a/b/c/d"));
-    if (!subscribed(x, s, filter, 0, NULL, 0xff) || !publish_from(x, topic, "w", 0, false, NULL))
+    if (!subscribed(x, s, filter, 0, NULL, 0xff) || !ck_publish_via(x, topic, "w", 0, false, NULL))
         return CK_FAIL;
-    return expect_pub(x, s, topic, "w", NULL, true) ? CK_PASS : CK_FAIL;
+    return ck_expect_pub(x, s, topic, "w", NULL, true) ? CK_PASS : CK_FAIL;
 }
 
 /* Connects with Topic Alias Maximum taken from the CONNACK; skips when the
@@ -952,7 +735,7 @@ static ck_client_t *alias_conn(ck_ctx_t *x, uint16_t *tam, ck_status_t *st)
 static void alias_prop(ck_buf_t *pr, uint16_t alias)
 {
     pr->n = 0;
-    p_u16(pr, MQ_PROP_TOPIC_ALIAS, alias);
+    ck_p_u16(pr, MQ_PROP_TOPIC_ALIAS, alias);
 }
 
 /* MQTT-3.3.2-8: Topic Alias 0: closed (DISCONNECT 0x94). */
@@ -963,7 +746,7 @@ static ck_status_t alias_zero(ck_ctx_t *x)
     alias_prop(&pr, 0);
     if (!c || !send_pub(c, ck_topic(x, "t"), "x", 1, 0, false, false, 0, &pr))
         return CK_FAIL;
-    return dropped(x, c, MQ_RC_TOPIC_ALIAS_INVALID, 0);
+    return ck_expect_dropped(x, c, MQ_RC_TOPIC_ALIAS_INVALID, 0);
 }
 
 /* MQTT-3.3.2-9: a Topic Alias above the broker's Topic Alias Maximum
@@ -980,7 +763,7 @@ static ck_status_t alias_above_max(ck_ctx_t *x)
     alias_prop(&pr, (uint16_t)(k.topic_alias_max + 1));
     if (!send_pub(c, ck_topic(x, "t"), "x", 1, 0, false, false, 0, &pr))
         return CK_FAIL;
-    return dropped(x, c, MQ_RC_TOPIC_ALIAS_INVALID, 0);
+    return ck_expect_dropped(x, c, MQ_RC_TOPIC_ALIAS_INVALID, 0);
 }
 
 /* MQTT-3.3.2-12: alias 1 set with a topic, then used with an empty topic. */
@@ -995,13 +778,13 @@ static ck_status_t alias_set_reused(ck_ctx_t *x)
     ck_client_t *s = subscriber(x, topic, 1);
     ck_buf_t pr = CK_BUF;
     alias_prop(&pr, 1);
-    if (!s || !publish(x, c, topic, "set", 1, false, 1, &pr) ||
-        !publish(x, c, "", "used", 1, false, 2, &pr) ||
-        !publish(x, c, "", "again", 0, false, 0, &pr))
+    if (!s || !ck_publish(x, c, topic, "set", 1, false, 1, &pr) ||
+        !ck_publish(x, c, "", "used", 1, false, 2, &pr) ||
+        !ck_publish(x, c, "", "again", 0, false, 0, &pr))
         return CK_FAIL;
-    return expect_pub(x, s, topic, "set", NULL, true) &&
-                   expect_pub(x, s, topic, "used", NULL, true) &&
-                   expect_pub(x, s, topic, "again", NULL, true)
+    return ck_expect_pub(x, s, topic, "set", NULL, true) &&
+                   ck_expect_pub(x, s, topic, "used", NULL, true) &&
+                   ck_expect_pub(x, s, topic, "again", NULL, true)
                ? CK_PASS
                : CK_FAIL;
 }
@@ -1020,11 +803,12 @@ static ck_status_t alias_remapped(ck_ctx_t *x)
     ck_client_t *s2 = subscriber_as(x, "s2", t2, 0);
     ck_buf_t pr = CK_BUF;
     alias_prop(&pr, 1);
-    if (!s1 || !s2 || !publish(x, c, t1, "a", 0, false, 0, &pr) ||
-        !publish(x, c, t2, "b", 0, false, 0, &pr) || !publish(x, c, "", "c", 0, false, 0, &pr))
+    if (!s1 || !s2 || !ck_publish(x, c, t1, "a", 0, false, 0, &pr) ||
+        !ck_publish(x, c, t2, "b", 0, false, 0, &pr) ||
+        !ck_publish(x, c, "", "c", 0, false, 0, &pr))
         return CK_FAIL;
-    if (!expect_pub(x, s1, t1, "a", NULL, true) || !expect_pub(x, s2, t2, "b", NULL, true) ||
-        !expect_pub(x, s2, t2, "c", NULL, true) || !no_pub(x, s1, CK_QUIET))
+    if (!ck_expect_pub(x, s1, t1, "a", NULL, true) || !ck_expect_pub(x, s2, t2, "b", NULL, true) ||
+        !ck_expect_pub(x, s2, t2, "c", NULL, true) || !no_pub(x, s1, CK_QUIET))
         return CK_FAIL;
     return CK_PASS;
 }
@@ -1042,7 +826,7 @@ static ck_status_t alias_unknown(ck_ctx_t *x)
     alias_prop(&pr, 1);
     if (!send_raw_topic(c, "", 0, &pr))
         return CK_FAIL;
-    return dropped(x, c, MQ_RC_PROTOCOL_ERROR, 0);
+    return ck_expect_dropped(x, c, MQ_RC_PROTOCOL_ERROR, 0);
 }
 
 /* MQTT-3.3.2-7: alias mappings do not outlive the connection: the same
@@ -1062,13 +846,13 @@ static ck_status_t alias_not_carried(ck_ctx_t *x)
         return ck_skip(x, "Topic Alias Maximum 0: the broker accepts no aliases");
     ck_buf_t pr = CK_BUF;
     alias_prop(&pr, 1);
-    if (!publish(x, c, ck_topic(x, "al"), "set", 0, false, 0, &pr))
+    if (!ck_publish(x, c, ck_topic(x, "al"), "set", 0, false, 0, &pr))
         return CK_FAIL;
     ck_disconnect(c);
     c = conn_sess(x, id, true, 0, NULL, &present);
     if (!c || !send_raw_topic(c, "", 0, &pr))
         return CK_FAIL;
-    return dropped(x, c, MQ_RC_PROTOCOL_ERROR, 0);
+    return ck_expect_dropped(x, c, MQ_RC_PROTOCOL_ERROR, 0);
 }
 
 /* MQTT-3.3.2-11: with Topic Alias Maximum 1 from the client, the broker
@@ -1076,7 +860,7 @@ static ck_status_t alias_not_carried(ck_ctx_t *x)
 static ck_status_t server_alias_consistent(ck_ctx_t *x)
 {
     ck_buf_t pr = CK_BUF;
-    p_u16(&pr, MQ_PROP_TOPIC_ALIAS_MAXIMUM, 1);
+    ck_p_u16(&pr, MQ_PROP_TOPIC_ALIAS_MAXIMUM, 1);
     caps_t k;
     ck_client_t *s = conn(x, "sub", &pr, &k);
     if (!s)
@@ -1100,7 +884,7 @@ static ck_status_t server_alias_consistent(ck_ctx_t *x)
     char mapped[160] = "";
     for (int i = 0; i < 9; i++) {
         ck_packet_t p;
-        if (!next_pub(x, s, CK_WAIT, &p, true))
+        if (!ck_next_pub(x, s, CK_WAIT, &p, true))
             return CK_FAIL;
         const mq_publish_t *pb = &p.p.u.publish;
         bool has = mq_props_has(&p.p.props, MQ_PROP_TOPIC_ALIAS);
@@ -1130,16 +914,16 @@ static bool forwarded(ck_ctx_t *x, const ck_buf_t *props, ck_packet_t *p)
 {
     NAME(topic, ck_topic(x, "props"));
     ck_client_t *s = subscriber(x, topic, 1);
-    if (!s || !publish_from(x, topic, "body", 1, false, props))
+    if (!s || !ck_publish_via(x, topic, "body", 1, false, props))
         return false;
-    return expect_pub(x, s, topic, "body", p, true);
+    return ck_expect_pub(x, s, topic, "body", p, true);
 }
 
 /* MQTT-3.3.2-4: Payload Format Indicator 1 forwarded unaltered. */
 static ck_status_t fwd_payload_format(ck_ctx_t *x)
 {
     ck_buf_t pr = CK_BUF;
-    p_byte(&pr, MQ_PROP_PAYLOAD_FORMAT, 1);
+    ck_p_byte(&pr, MQ_PROP_PAYLOAD_FORMAT, 1);
     ck_packet_t p;
     if (!forwarded(x, &pr, &p))
         return CK_FAIL;
@@ -1152,11 +936,11 @@ static ck_status_t fwd_payload_format(ck_ctx_t *x)
 static ck_status_t fwd_content_type(ck_ctx_t *x)
 {
     ck_buf_t pr = CK_BUF;
-    p_str(&pr, MQ_PROP_CONTENT_TYPE, "application/x-Ck; v=\xc3\xa9");
+    ck_p_str(&pr, MQ_PROP_CONTENT_TYPE, "application/x-Ck; v=\xc3\xa9");
     ck_packet_t p;
     if (!forwarded(x, &pr, &p))
         return CK_FAIL;
-    if (!str_is(p.p.props.content_type, "application/x-Ck; v=\xc3\xa9"))
+    if (!ck_str_is(p.p.props.content_type, "application/x-Ck; v=\xc3\xa9"))
         return ck_fail_bytes(x, "the Content Type unaltered", NULL, 0, p.raw, p.len);
     return CK_PASS;
 }
@@ -1166,11 +950,11 @@ static ck_status_t fwd_response_topic(ck_ctx_t *x)
 {
     NAME(rt, ck_topic(x, "reply/here"));
     ck_buf_t pr = CK_BUF;
-    p_str(&pr, MQ_PROP_RESPONSE_TOPIC, rt);
+    ck_p_str(&pr, MQ_PROP_RESPONSE_TOPIC, rt);
     ck_packet_t p;
     if (!forwarded(x, &pr, &p))
         return CK_FAIL;
-    if (!str_is(p.p.props.response_topic, rt))
+    if (!ck_str_is(p.p.props.response_topic, rt))
         return ck_fail_bytes(x, "the Response Topic unaltered", NULL, 0, p.raw, p.len);
     return CK_PASS;
 }
@@ -1180,11 +964,11 @@ static ck_status_t fwd_correlation(ck_ctx_t *x)
 {
     static const uint8_t cd[6] = {0x00, 0xFF, 0x10, 0x00, 'c', 0x80};
     ck_buf_t pr = CK_BUF;
-    p_bin(&pr, MQ_PROP_CORRELATION_DATA, cd, sizeof(cd));
+    ck_p_bin(&pr, MQ_PROP_CORRELATION_DATA, cd, sizeof(cd));
     ck_packet_t p;
     if (!forwarded(x, &pr, &p))
         return CK_FAIL;
-    if (!str_eq(p.p.props.correlation_data, cd, sizeof(cd)))
+    if (!ck_str_eq(p.p.props.correlation_data, cd, sizeof(cd)))
         return ck_fail_bytes(x, "the Correlation Data unaltered", cd, sizeof(cd), p.raw, p.len);
     return CK_PASS;
 }
@@ -1212,10 +996,10 @@ static void user_props(const ck_packet_t *p, char *out, size_t cap)
 static ck_status_t fwd_user_props(ck_ctx_t *x)
 {
     ck_buf_t pr = CK_BUF;
-    p_pair(&pr, "k", "1");
-    p_pair(&pr, "k", "1");
-    p_pair(&pr, "empty", "");
-    p_pair(&pr, "", "no name");
+    ck_p_pair(&pr, "k", "1");
+    ck_p_pair(&pr, "k", "1");
+    ck_p_pair(&pr, "empty", "");
+    ck_p_pair(&pr, "", "no name");
     ck_packet_t p;
     if (!forwarded(x, &pr, &p))
         return CK_FAIL;
@@ -1231,11 +1015,11 @@ static ck_status_t fwd_user_props(ck_ctx_t *x)
 static ck_status_t fwd_user_props_order(ck_ctx_t *x)
 {
     ck_buf_t pr = CK_BUF;
-    p_pair(&pr, "z", "1");
-    p_pair(&pr, "a", "2");
-    p_pair(&pr, "m", "3");
-    p_pair(&pr, "a", "4");
-    p_pair(&pr, "z", "5");
+    ck_p_pair(&pr, "z", "1");
+    ck_p_pair(&pr, "a", "2");
+    ck_p_pair(&pr, "m", "3");
+    ck_p_pair(&pr, "a", "4");
+    ck_p_pair(&pr, "z", "5");
     ck_packet_t p;
     if (!forwarded(x, &pr, &p))
         return CK_FAIL;
@@ -1253,7 +1037,7 @@ static ck_status_t bad_publish_props(ck_ctx_t *x, const ck_buf_t *pr, uint8_t wa
     ck_client_t *c = conn(x, "c", NULL, NULL);
     if (!c || !send_pub(c, ck_topic(x, "t"), "x", 1, 1, false, false, 1, pr))
         return CK_FAIL;
-    return dropped(x, c, want, alt);
+    return ck_expect_dropped(x, c, want, alt);
 }
 
 /* MQTT-3.3.2-13: Response Topic with bad UTF-8: closed (0x81). */
@@ -1269,7 +1053,7 @@ static ck_status_t response_topic_utf8(ck_ctx_t *x)
 static ck_status_t response_topic_wild(ck_ctx_t *x)
 {
     ck_buf_t pr = CK_BUF;
-    p_str(&pr, MQ_PROP_RESPONSE_TOPIC, "reply/+");
+    ck_p_str(&pr, MQ_PROP_RESPONSE_TOPIC, "reply/+");
     return bad_publish_props(x, &pr, MQ_RC_PROTOCOL_ERROR, 0);
 }
 
@@ -1287,7 +1071,7 @@ static ck_status_t content_type_utf8(ck_ctx_t *x)
 static ck_status_t client_sub_id(ck_ctx_t *x)
 {
     ck_buf_t pr = CK_BUF;
-    p_subid(&pr, 5);
+    ck_p_subid(&pr, 5);
     return bad_publish_props(x, &pr, MQ_RC_PROTOCOL_ERROR, 0);
 }
 
@@ -1298,7 +1082,7 @@ static ck_status_t client_sub_id(ck_ctx_t *x)
 static ck_status_t expiry_forwarded(ck_ctx_t *x)
 {
     ck_buf_t pr = CK_BUF;
-    p_u32(&pr, MQ_PROP_MESSAGE_EXPIRY, 60);
+    ck_p_u32(&pr, MQ_PROP_MESSAGE_EXPIRY, 60);
     ck_packet_t p;
     if (!forwarded(x, &pr, &p))
         return CK_FAIL;
@@ -1321,13 +1105,13 @@ static ck_status_t expiry_reduced_when_queued(ck_ctx_t *x)
         return CK_FAIL;
     ck_disconnect(s);
     ck_buf_t pr = CK_BUF;
-    p_u32(&pr, MQ_PROP_MESSAGE_EXPIRY, 10);
+    ck_p_u32(&pr, MQ_PROP_MESSAGE_EXPIRY, 10);
     ck_status_t st = CK_FAIL;
-    if (publish_from(x, topic, "queued", 1, false, &pr)) {
-        sleep_ms(1300);
+    if (ck_publish_via(x, topic, "queued", 1, false, &pr)) {
+        ck_sleep_ms(1300);
         ck_packet_t p;
         s = conn_sess(x, id, false, 60, NULL, NULL);
-        if (s && expect_pub(x, s, topic, "queued", &p, true)) {
+        if (s && ck_expect_pub(x, s, topic, "queued", &p, true)) {
             uint32_t e = p.p.props.message_expiry;
             if (!mq_props_has(&p.p.props, MQ_PROP_MESSAGE_EXPIRY) || e == 0 || e > 9)
                 ck_fail_bytes(x, "Message Expiry Interval 1..9 after 1.3 s of 10", NULL, 0,
@@ -1351,13 +1135,13 @@ static ck_status_t expired_not_delivered(ck_ctx_t *x)
         return CK_FAIL;
     ck_disconnect(s);
     ck_buf_t pr = CK_BUF;
-    p_u32(&pr, MQ_PROP_MESSAGE_EXPIRY, 1);
+    ck_p_u32(&pr, MQ_PROP_MESSAGE_EXPIRY, 1);
     ck_status_t st = CK_FAIL;
-    if (publish_from(x, topic, "gone", 1, false, &pr) &&
-        publish_from(x, topic, "kept", 1, false, NULL)) {
-        sleep_ms(2200);
+    if (ck_publish_via(x, topic, "gone", 1, false, &pr) &&
+        ck_publish_via(x, topic, "kept", 1, false, NULL)) {
+        ck_sleep_ms(2200);
         s = conn_sess(x, id, false, 60, NULL, NULL);
-        if (s && expect_pub(x, s, topic, "kept", NULL, true) && no_pub(x, s, CK_QUIET))
+        if (s && ck_expect_pub(x, s, topic, "kept", NULL, true) && no_pub(x, s, CK_QUIET))
             st = CK_PASS;
     }
     ck_clear_session(x, id, V);
@@ -1373,10 +1157,10 @@ static ck_status_t expired_retained(ck_ctx_t *x)
         return st;
     NAME(topic, ck_topic(x, "exp"));
     ck_buf_t pr = CK_BUF;
-    p_u32(&pr, MQ_PROP_MESSAGE_EXPIRY, 1);
+    ck_p_u32(&pr, MQ_PROP_MESSAGE_EXPIRY, 1);
     st = CK_FAIL;
-    if (publish(x, c, topic, "old", 1, true, 1, &pr)) {
-        sleep_ms(2200);
+    if (ck_publish(x, c, topic, "old", 1, true, 1, &pr)) {
+        ck_sleep_ms(2200);
         ck_client_t *s = subscriber(x, topic, 1);
         if (s && no_pub(x, s, CK_QUIET))
             st = CK_PASS;
@@ -1395,13 +1179,13 @@ static ck_status_t retained_expiry_reduced(ck_ctx_t *x)
         return st;
     NAME(topic, ck_topic(x, "exp"));
     ck_buf_t pr = CK_BUF;
-    p_u32(&pr, MQ_PROP_MESSAGE_EXPIRY, 10);
+    ck_p_u32(&pr, MQ_PROP_MESSAGE_EXPIRY, 10);
     st = CK_FAIL;
-    if (publish(x, c, topic, "old", 1, true, 1, &pr)) {
-        sleep_ms(1300);
+    if (ck_publish(x, c, topic, "old", 1, true, 1, &pr)) {
+        ck_sleep_ms(1300);
         ck_client_t *s = subscriber(x, topic, 1);
         ck_packet_t p;
-        if (s && expect_pub(x, s, topic, "old", &p, true)) {
+        if (s && ck_expect_pub(x, s, topic, "old", &p, true)) {
             uint32_t e = p.p.props.message_expiry;
             if (!mq_props_has(&p.p.props, MQ_PROP_MESSAGE_EXPIRY) || e == 0 || e > 9)
                 ck_fail_bytes(x, "Message Expiry Interval 1..9 after 1.3 s of 10", NULL, 0,
@@ -1429,10 +1213,10 @@ static int copies(ck_ctx_t *x, ck_client_t *s, const char *payload, ck_packet_t 
         if (r == 0)
             break;
         if (r == 1 && p.type == MQ_PKT_PUBREL) {
-            send_ack(s, MQ_PKT_PUBCOMP, p.p.u.ack.packet_id);
+            ck_send_ack(s, MQ_PKT_PUBCOMP, p.p.u.ack.packet_id);
             continue;
         }
-        if (r != 1 || p.type != MQ_PKT_PUBLISH || !str_is(p.p.u.publish.payload, payload)) {
+        if (r != 1 || p.type != MQ_PKT_PUBLISH || !ck_str_is(p.p.u.publish.payload, payload)) {
             if (r == 1)
                 ck_fail_bytes(x, "a copy of the PUBLISH", NULL, 0, p.raw, p.len);
             else if (r == -1)
@@ -1441,7 +1225,7 @@ static int copies(ck_ctx_t *x, ck_client_t *s, const char *payload, ck_packet_t 
         }
         const mq_publish_t *pb = &p.p.u.publish;
         if (pb->qos)
-            send_ack(s, pb->qos == 1 ? MQ_PKT_PUBACK : MQ_PKT_PUBREC, pb->packet_id);
+            ck_send_ack(s, pb->qos == 1 ? MQ_PKT_PUBACK : MQ_PKT_PUBREC, pb->packet_id);
         if (pb->qos > *maxq)
             *maxq = pb->qos;
         uint32_t v[8];
@@ -1484,9 +1268,9 @@ static ck_client_t *overlap(ck_ctx_t *x, const char *topic, uint8_t qa, uint32_t
     snprintf(filter, sizeof(filter), "%.*s/#", (int)(strrchr(topic, '/') - topic), topic);
     ck_buf_t pa = CK_BUF, pb = CK_BUF;
     if (ida)
-        p_subid(&pa, ida);
+        ck_p_subid(&pa, ida);
     if (idb)
-        p_subid(&pb, idb);
+        ck_p_subid(&pb, idb);
     if (!subscribed(x, s, filter, qa, &pa, 0xff) || !subscribed(x, s, topic, qb, &pb, 0xff))
         return NULL;
     return s;
@@ -1501,7 +1285,7 @@ static ck_status_t overlap_max_qos(ck_ctx_t *x)
     ck_client_t *s = overlap(x, topic, 0, 0, 1, 0, &st);
     if (!s)
         return st;
-    if (!publish_from(x, topic, "ov", 1, false, NULL))
+    if (!ck_publish_via(x, topic, "ov", 1, false, NULL))
         return CK_FAIL;
     uint32_t ids[8];
     size_t nids;
@@ -1528,10 +1312,10 @@ static ck_status_t sub_id_delivered(ck_ctx_t *x)
         return ck_skip(x, "Subscription Identifier Available 0");
     NAME(topic, ck_topic(x, "sid"));
     ck_buf_t pr = CK_BUF;
-    p_subid(&pr, 268435455);
+    ck_p_subid(&pr, 268435455);
     ck_packet_t p;
-    if (!subscribed(x, s, topic, 0, &pr, 0xff) || !publish_from(x, topic, "i", 0, false, NULL) ||
-        !expect_pub(x, s, topic, "i", &p, true))
+    if (!subscribed(x, s, topic, 0, &pr, 0xff) || !ck_publish_via(x, topic, "i", 0, false, NULL) ||
+        !ck_expect_pub(x, s, topic, "i", &p, true))
         return CK_FAIL;
     uint32_t v[4];
     size_t n = prop_nums(&p, MQ_PROP_SUBSCRIPTION_ID, v, 4);
@@ -1549,7 +1333,7 @@ static ck_status_t sub_ids_overlap(ck_ctx_t *x)
     ck_client_t *s = overlap(x, topic, 1, 3, 1, 4, &st);
     if (!s)
         return st;
-    if (!publish_from(x, topic, "ids", 1, false, NULL))
+    if (!ck_publish_via(x, topic, "ids", 1, false, NULL))
         return CK_FAIL;
     uint32_t ids[8];
     size_t nids;
@@ -1588,10 +1372,10 @@ static ck_status_t sub_id_only_own(ck_ctx_t *x)
     NAME(t1, ck_topic(x, "with"));
     NAME(t2, ck_topic(x, "without"));
     ck_buf_t pr = CK_BUF;
-    p_subid(&pr, 77);
+    ck_p_subid(&pr, 77);
     ck_packet_t p;
     if (!subscribed(x, s, t1, 0, &pr, 0xff) || !subscribed(x, s, t2, 0, NULL, 0xff) ||
-        !publish_from(x, t2, "n", 0, false, NULL) || !expect_pub(x, s, t2, "n", &p, true))
+        !ck_publish_via(x, t2, "n", 0, false, NULL) || !ck_expect_pub(x, s, t2, "n", &p, true))
         return CK_FAIL;
     if (mq_props_has(&p.p.props, MQ_PROP_SUBSCRIPTION_ID))
         return ck_fail_bytes(x, "no Subscription Identifier (the matching subscription has none)",
@@ -1607,8 +1391,8 @@ static ck_status_t no_local(ck_ctx_t *x)
     ck_client_t *c = conn(x, "self", NULL, NULL);
     if (!c || !subscribed(x, c, topic, 0x04 | 1, NULL, 0xff) ||
         !send_pub(c, topic, "mine", 4, 0, false, false, 0, NULL) || !no_pub(x, c, CK_QUIET) ||
-        !publish_from(x, topic, "theirs", 1, false, NULL) ||
-        !expect_pub(x, c, topic, "theirs", NULL, true))
+        !ck_publish_via(x, topic, "theirs", 1, false, NULL) ||
+        !ck_expect_pub(x, c, topic, "theirs", NULL, true))
         return CK_FAIL;
     return CK_PASS;
 }
@@ -1620,7 +1404,7 @@ static ck_status_t max_packet_by_props(ck_ctx_t *x)
 {
     NAME(topic, ck_topic(x, "mps"));
     ck_buf_t pr = CK_BUF;
-    p_u32(&pr, MQ_PROP_MAXIMUM_PACKET_SIZE, 200);
+    ck_p_u32(&pr, MQ_PROP_MAXIMUM_PACKET_SIZE, 200);
     ck_client_t *s = conn(x, "sub", &pr, NULL);
     if (!s || !subscribed(x, s, topic, 1, NULL, 0xff))
         return CK_FAIL;
@@ -1628,12 +1412,12 @@ static ck_status_t max_packet_by_props(ck_ctx_t *x)
     memset(big, 'v', 200);
     big[200] = '\0';
     ck_buf_t up = CK_BUF;
-    p_pair(&up, "big", big);
-    if (!publish_from(x, topic, "p1", 1, false, &up) ||
-        !publish_from(x, topic, "p2", 1, false, NULL))
+    ck_p_pair(&up, "big", big);
+    if (!ck_publish_via(x, topic, "p1", 1, false, &up) ||
+        !ck_publish_via(x, topic, "p2", 1, false, NULL))
         return CK_FAIL;
     ck_packet_t p;
-    if (!expect_pub(x, s, topic, "p2", &p, true))
+    if (!ck_expect_pub(x, s, topic, "p2", &p, true))
         return CK_FAIL;
     if (p.len > 200)
         return ck_fail(x, "a %zu-byte packet sent to a client with Maximum Packet Size 200",
@@ -1646,7 +1430,7 @@ static ck_client_t *rm_subscriber(ck_ctx_t *x, const char *topic, uint16_t rm, u
                                   ck_status_t *st)
 {
     ck_buf_t pr = CK_BUF;
-    p_u16(&pr, MQ_PROP_RECEIVE_MAXIMUM, rm);
+    ck_p_u16(&pr, MQ_PROP_RECEIVE_MAXIMUM, rm);
     caps_t k;
     *st = CK_FAIL;
     ck_client_t *s = conn(x, "sub", &pr, &k);
@@ -1676,16 +1460,16 @@ static ck_status_t receive_max_qos1(ck_ctx_t *x)
     for (uint16_t i = 1; i <= 4; i++) {
         char pl[8];
         snprintf(pl, sizeof(pl), "m%u", i);
-        if (!publish(x, c, topic, pl, 1, false, i, NULL))
+        if (!ck_publish(x, c, topic, pl, 1, false, i, NULL))
             return CK_FAIL;
     }
     ck_packet_t p1, p2, p3;
-    if (!expect_pub(x, s, topic, "m1", &p1, false))
+    if (!ck_expect_pub(x, s, topic, "m1", &p1, false))
         return CK_FAIL;
     uint16_t id1 = p1.p.u.publish.packet_id;
-    if (!expect_pub(x, s, topic, "m2", &p2, false) || !no_pub(x, s, CK_QUIET))
+    if (!ck_expect_pub(x, s, topic, "m2", &p2, false) || !no_pub(x, s, CK_QUIET))
         return CK_FAIL;
-    if (!send_ack(s, MQ_PKT_PUBACK, id1) || !expect_pub(x, s, topic, "m3", &p3, false) ||
+    if (!ck_send_ack(s, MQ_PKT_PUBACK, id1) || !ck_expect_pub(x, s, topic, "m3", &p3, false) ||
         !no_pub(x, s, CK_QUIET))
         return CK_FAIL;
     return CK_PASS;
@@ -1701,20 +1485,20 @@ static ck_status_t receive_max_qos2(ck_ctx_t *x)
     if (!s)
         return st;
     ck_client_t *c = conn(x, "pub", NULL, NULL);
-    if (!c || !publish(x, c, topic, "m1", 2, false, 1, NULL) ||
-        !publish(x, c, topic, "m2", 2, false, 2, NULL))
+    if (!c || !ck_publish(x, c, topic, "m1", 2, false, 1, NULL) ||
+        !ck_publish(x, c, topic, "m2", 2, false, 2, NULL))
         return CK_FAIL;
     ck_packet_t p;
-    if (!expect_pub(x, s, topic, "m1", &p, false))
+    if (!ck_expect_pub(x, s, topic, "m1", &p, false))
         return CK_FAIL;
     uint16_t id = p.p.u.publish.packet_id;
-    if (!send_ack(s, MQ_PKT_PUBREC, id) || !ck_expect(x, s, MQ_PKT_PUBREL, CK_WAIT, &p))
+    if (!ck_send_ack(s, MQ_PKT_PUBREC, id) || !ck_expect(x, s, MQ_PKT_PUBREL, CK_WAIT, &p))
         return CK_FAIL;
     if (p.p.u.ack.packet_id != id)
         return ck_fail(x, "PUBREL packet id %u, expected %u", p.p.u.ack.packet_id, id);
     if (!ck_expect_quiet(x, s, CK_QUIET))
         return CK_FAIL;
-    if (!send_ack(s, MQ_PKT_PUBCOMP, id) || !expect_pub(x, s, topic, "m2", NULL, true))
+    if (!ck_send_ack(s, MQ_PKT_PUBCOMP, id) || !ck_expect_pub(x, s, topic, "m2", NULL, true))
         return CK_FAIL;
     return CK_PASS;
 }
@@ -1729,11 +1513,11 @@ static ck_status_t quota_zero_other_packets(ck_ctx_t *x)
     if (!s)
         return st;
     ck_client_t *c = conn(x, "pub", NULL, NULL);
-    if (!c || !publish(x, c, topic, "m1", 1, false, 1, NULL) ||
-        !publish(x, c, topic, "m2", 1, false, 2, NULL))
+    if (!c || !ck_publish(x, c, topic, "m1", 1, false, 1, NULL) ||
+        !ck_publish(x, c, topic, "m2", 1, false, 2, NULL))
         return CK_FAIL;
     ck_packet_t p;
-    if (!expect_pub(x, s, topic, "m1", &p, false))
+    if (!ck_expect_pub(x, s, topic, "m1", &p, false))
         return CK_FAIL;
     /* quota 0 now: m2 is held back, replies are not */
     ck_buf_t b;
@@ -1753,7 +1537,7 @@ static ck_status_t quota_zero_other_packets(ck_ctx_t *x)
         else
             return ck_fail_bytes(x, "SUBACK or PINGRESP (quota 0)", NULL, 0, p.raw, p.len);
     }
-    return send_ack(s, MQ_PKT_PUBACK, p.p.u.publish.packet_id) ? CK_PASS : CK_FAIL;
+    return ck_send_ack(s, MQ_PKT_PUBACK, p.p.u.publish.packet_id) ? CK_PASS : CK_FAIL;
 }
 
 /* MQTT-3.3.4-7: more unacknowledged QoS 2 PUBLISHes than the broker's
@@ -1849,7 +1633,7 @@ static ck_status_t pubrec_pubcomp_codes(ck_ctx_t *x)
     uint8_t rc = p.p.u.ack.reason;
     if (rc != 0x00 && rc != MQ_RC_NO_MATCHING_SUBSCRIBERS)
         return ck_fail_bytes(x, "PUBREC reason 0x00 or 0x10", NULL, 0, p.raw, p.len);
-    if (!send_ack(c, MQ_PKT_PUBREL, 6) || !ck_expect(x, c, MQ_PKT_PUBCOMP, CK_WAIT, &p))
+    if (!ck_send_ack(c, MQ_PKT_PUBREL, 6) || !ck_expect(x, c, MQ_PKT_PUBCOMP, CK_WAIT, &p))
         return CK_FAIL;
     if (p.p.u.ack.reason != 0 || p.p.u.ack.packet_id != 6)
         return ck_fail_bytes(x, "PUBCOMP id 6 reason 0x00", NULL, 0, p.raw, p.len);
@@ -1864,7 +1648,7 @@ static ck_status_t pubrec_pubcomp_codes(ck_ctx_t *x)
 static ck_status_t pubrel_unknown_case(ck_ctx_t *x, bool strict)
 {
     ck_client_t *c = conn(x, "c", NULL, NULL);
-    if (!c || !send_ack(c, MQ_PKT_PUBREL, 0x4242))
+    if (!c || !ck_send_ack(c, MQ_PKT_PUBREL, 0x4242))
         return CK_FAIL;
     ck_packet_t p;
     if (!ck_expect(x, c, MQ_PKT_PUBCOMP, CK_WAIT, &p))
@@ -1885,13 +1669,9 @@ static ck_status_t pubrel_unknown_code(ck_ctx_t *x) { return pubrel_unknown_case
 /* MQTT-3.6.1-1: PUBREL with flags 0000: closed (0x81). */
 static ck_status_t pubrel_bad_flags(ck_ctx_t *x)
 {
-    ck_client_t *c = conn(x, "c", NULL, NULL);
-    if (!c)
-        return CK_FAIL;
     ck_buf_t b = CK_BUF;
     ck_b_u16(&b, 1);
-    ck_send_packet(c, 0x60, &b);
-    return dropped(x, c, MQ_RC_MALFORMED, 0);
+    return ck_dropped_on(x, 0x60, &b, MQ_RC_MALFORMED, 0);
 }
 
 /* MQTT-4.3.3-4: a PUBREC >= 0x80 from the client ends the QoS 2 flow: no
@@ -1904,19 +1684,19 @@ static ck_status_t pubrec_error_ends_flow(ck_ctx_t *x)
     if (!s)
         return st;
     ck_client_t *c = conn(x, "pub", NULL, NULL);
-    if (!c || !publish(x, c, topic, "m1", 2, false, 1, NULL) ||
-        !publish(x, c, topic, "m2", 2, false, 2, NULL))
+    if (!c || !ck_publish(x, c, topic, "m1", 2, false, 1, NULL) ||
+        !ck_publish(x, c, topic, "m2", 2, false, 2, NULL))
         return CK_FAIL;
     ck_packet_t p;
-    if (!expect_pub(x, s, topic, "m1", &p, false))
+    if (!ck_expect_pub(x, s, topic, "m1", &p, false))
         return CK_FAIL;
     /* Receive Maximum 1: the 0x80 PUBREC must also free the quota for m2 */
     if (!send_ack_rc(s, MQ_PKT_PUBREC, p.p.u.publish.packet_id, 0x80) ||
-        !expect_pub(x, s, topic, "m2", &p, false))
+        !ck_expect_pub(x, s, topic, "m2", &p, false))
         return CK_FAIL;
-    if (!send_ack(s, MQ_PKT_PUBREC, p.p.u.publish.packet_id) ||
+    if (!ck_send_ack(s, MQ_PKT_PUBREC, p.p.u.publish.packet_id) ||
         !ck_expect(x, s, MQ_PKT_PUBREL, CK_WAIT, &p) ||
-        !send_ack(s, MQ_PKT_PUBCOMP, p.p.u.ack.packet_id) || !ck_expect_quiet(x, s, CK_QUIET))
+        !ck_send_ack(s, MQ_PKT_PUBCOMP, p.p.u.ack.packet_id) || !ck_expect_quiet(x, s, CK_QUIET))
         return CK_FAIL;
     return CK_PASS;
 }
@@ -1929,12 +1709,12 @@ static ck_status_t puback_error_not_resent(ck_ctx_t *x)
     NAME(topic, ck_topic(x, "pa"));
     ck_client_t *s = conn_sess(x, id, true, 60, NULL, NULL);
     if (!s || !subscribed(x, s, topic, 1, NULL, 0xff) ||
-        !publish_from(x, topic, "refused", 1, false, NULL))
+        !ck_publish_via(x, topic, "refused", 1, false, NULL))
         return CK_FAIL;
     ck_packet_t p;
     ck_status_t st = CK_FAIL;
-    if (expect_pub(x, s, topic, "refused", &p, false) &&
-        send_ack_rc(s, MQ_PKT_PUBACK, p.p.u.publish.packet_id, 0x83) && pingpong(x, s)) {
+    if (ck_expect_pub(x, s, topic, "refused", &p, false) &&
+        send_ack_rc(s, MQ_PKT_PUBACK, p.p.u.publish.packet_id, 0x83) && ck_ping(x, s)) {
         ck_disconnect(s);
         s = conn_sess(x, id, false, 60, NULL, NULL);
         if (s && no_pub(x, s, CK_QUIET))
@@ -1953,14 +1733,14 @@ static ck_status_t qos1_id_reuse(ck_ctx_t *x)
     NAME(topic, ck_topic(x, "q1"));
     ck_client_t *s = subscriber(x, topic, 1);
     ck_client_t *c = conn(x, "pub", NULL, NULL);
-    if (!s || !c || !publish(x, c, topic, "first", 1, false, 5, NULL))
+    if (!s || !c || !ck_publish(x, c, topic, "first", 1, false, 5, NULL))
         return CK_FAIL;
     ck_packet_t p;
     if (!send_pub(c, topic, "second", 6, 1, false, true, 5, NULL) ||
         !ck_expect(x, c, MQ_PKT_PUBACK, CK_WAIT, &p))
         return CK_FAIL;
-    return expect_pub(x, s, topic, "first", NULL, true) &&
-                   expect_pub(x, s, topic, "second", NULL, true)
+    return ck_expect_pub(x, s, topic, "first", NULL, true) &&
+                   ck_expect_pub(x, s, topic, "second", NULL, true)
                ? CK_PASS
                : CK_FAIL;
 }
@@ -1985,9 +1765,9 @@ static ck_status_t qos2_no_duplicate(ck_ctx_t *x)
         return CK_FAIL;
     if (p.p.u.ack.packet_id != 8)
         return ck_fail_bytes(x, "PUBREC id 8 for the re-sent PUBLISH", NULL, 0, p.raw, p.len);
-    if (!send_ack(c, MQ_PKT_PUBREL, 8) || !ck_expect(x, c, MQ_PKT_PUBCOMP, CK_WAIT, &p))
+    if (!ck_send_ack(c, MQ_PKT_PUBREL, 8) || !ck_expect(x, c, MQ_PKT_PUBCOMP, CK_WAIT, &p))
         return CK_FAIL;
-    return expect_pub(x, s, topic, "once", NULL, true) && no_pub(x, s, CK_QUIET) ? CK_PASS
+    return ck_expect_pub(x, s, topic, "once", NULL, true) && no_pub(x, s, CK_QUIET) ? CK_PASS
                                                                                : CK_FAIL;
 }
 
@@ -2002,10 +1782,11 @@ static ck_status_t qos2_id_reuse(ck_ctx_t *x)
         return ck_skip(x, "Maximum QoS %u", k.max_qos);
     NAME(topic, ck_topic(x, "q2"));
     ck_client_t *s = subscriber(x, topic, 2);
-    if (!s || !publish(x, c, topic, "one", 2, false, 9, NULL) ||
-        !publish(x, c, topic, "two", 2, false, 9, NULL))
+    if (!s || !ck_publish(x, c, topic, "one", 2, false, 9, NULL) ||
+        !ck_publish(x, c, topic, "two", 2, false, 9, NULL))
         return CK_FAIL;
-    return expect_pub(x, s, topic, "one", NULL, true) && expect_pub(x, s, topic, "two", NULL, true)
+    return ck_expect_pub(x, s, topic, "one", NULL, true) &&
+                   ck_expect_pub(x, s, topic, "two", NULL, true)
                ? CK_PASS
                : CK_FAIL;
 }
@@ -2023,18 +1804,19 @@ static ck_status_t qos2_server_flow(ck_ctx_t *x)
     NAME(topic, ck_topic(x, "q2"));
     ck_client_t *s = subscriber(x, topic, 2);
     ck_packet_t p;
-    if (!s || !publish(x, c, topic, "flow", 2, false, 1, NULL) ||
-        !expect_pub(x, s, topic, "flow", &p, false))
+    if (!s || !ck_publish(x, c, topic, "flow", 2, false, 1, NULL) ||
+        !ck_expect_pub(x, s, topic, "flow", &p, false))
         return CK_FAIL;
     uint16_t id = p.p.u.publish.packet_id;
     if (p.p.u.publish.qos != 2 || p.p.u.publish.dup)
         return ck_fail_bytes(x, "QoS 2 PUBLISH with DUP 0 (MQTT-4.3.3-2)", NULL, 0, p.raw, p.len);
-    if (!send_ack(s, MQ_PKT_PUBREC, id) || !ck_expect(x, s, MQ_PKT_PUBREL, CK_WAIT, &p))
+    if (!ck_send_ack(s, MQ_PKT_PUBREC, id) || !ck_expect(x, s, MQ_PKT_PUBREL, CK_WAIT, &p))
         return CK_FAIL;
     if (p.p.u.ack.packet_id != id || p.p.fh.flags != 2)
         return ck_fail_bytes(x, "PUBREL (flags 0010) with the PUBLISH's id", NULL, 0, p.raw,
                              p.len);
-    return send_ack(s, MQ_PKT_PUBCOMP, id) && ck_expect_quiet(x, s, CK_QUIET) ? CK_PASS : CK_FAIL;
+    return ck_send_ack(s, MQ_PKT_PUBCOMP, id) &&
+                   ck_expect_quiet(x, s, CK_QUIET) ? CK_PASS : CK_FAIL;
 }
 
 /* MQTT-4.3.2-2: a QoS 1 delivery has DUP 0 and a Packet Identifier, and is
@@ -2044,8 +1826,8 @@ static ck_status_t qos1_server_flow(ck_ctx_t *x)
     NAME(topic, ck_topic(x, "q1"));
     ck_client_t *s = subscriber(x, topic, 1);
     ck_packet_t p;
-    if (!s || !publish_from(x, topic, "flow", 1, false, NULL) ||
-        !expect_pub(x, s, topic, "flow", &p, true))
+    if (!s || !ck_publish_via(x, topic, "flow", 1, false, NULL) ||
+        !ck_expect_pub(x, s, topic, "flow", &p, true))
         return CK_FAIL;
     if (p.p.u.publish.qos != 1 || p.p.u.publish.dup || !p.p.u.publish.packet_id)
         return ck_fail_bytes(x, "QoS 1 PUBLISH with DUP 0 and an id", NULL, 0, p.raw, p.len);
@@ -2066,18 +1848,19 @@ static ck_status_t pubrel_resent(ck_ctx_t *x)
     NAME(topic, ck_topic(x, "rel"));
     ck_client_t *s = conn_sess(x, id, true, 60, NULL, NULL);
     ck_packet_t p;
-    if (!s || !subscribed(x, s, topic, 2, NULL, 2) || !publish(x, c, topic, "m", 2, false, 1, NULL))
+    if (!s || !subscribed(x, s, topic, 2, NULL, 2) ||
+        !ck_publish(x, c, topic, "m", 2, false, 1, NULL))
         return CK_FAIL;
     ck_status_t st = CK_FAIL;
-    if (expect_pub(x, s, topic, "m", &p, false)) {
+    if (ck_expect_pub(x, s, topic, "m", &p, false)) {
         uint16_t pid = p.p.u.publish.packet_id;
-        if (send_ack(s, MQ_PKT_PUBREC, pid) && ck_expect(x, s, MQ_PKT_PUBREL, CK_WAIT, &p)) {
+        if (ck_send_ack(s, MQ_PKT_PUBREC, pid) && ck_expect(x, s, MQ_PKT_PUBREL, CK_WAIT, &p)) {
             ck_close(s); /* no PUBCOMP */
             s = conn_sess(x, id, false, 60, NULL, NULL);
             if (s && ck_expect(x, s, MQ_PKT_PUBREL, CK_WAIT, &p)) {
                 if (p.p.u.ack.packet_id != pid)
                     ck_fail(x, "re-sent PUBREL id %u, expected %u", p.p.u.ack.packet_id, pid);
-                else if (send_ack(s, MQ_PKT_PUBCOMP, pid) && ck_expect_quiet(x, s, CK_QUIET))
+                else if (ck_send_ack(s, MQ_PKT_PUBCOMP, pid) && ck_expect_quiet(x, s, CK_QUIET))
                     st = CK_PASS;
             }
         }
@@ -2101,41 +1884,29 @@ static void sub_body(ck_buf_t *b, uint16_t pid, const ck_buf_t *props, const cha
 /* MQTT-3.8.1-1: SUBSCRIBE with flags 0000: closed (0x81). */
 static ck_status_t subscribe_flags(ck_ctx_t *x)
 {
-    ck_client_t *c = conn(x, "c", NULL, NULL);
-    if (!c)
-        return CK_FAIL;
     ck_buf_t b = CK_BUF;
     sub_body(&b, 1, NULL, ck_topic(x, "t"), 0);
-    ck_send_packet(c, 0x80, &b);
-    return dropped(x, c, MQ_RC_MALFORMED, 0);
+    return ck_dropped_on(x, 0x80, &b, MQ_RC_MALFORMED, 0);
 }
 
 /* MQTT-3.8.3-1: a filter with ill-formed UTF-8: closed (0x81). */
 static ck_status_t subscribe_bad_utf8(ck_ctx_t *x)
 {
-    ck_client_t *c = conn(x, "c", NULL, NULL);
-    if (!c)
-        return CK_FAIL;
     ck_buf_t b = CK_BUF;
     ck_b_u16(&b, 1);
     ck_b_u8(&b, 0);
     ck_b_bin(&b, "a/\xff", 3);
     ck_b_u8(&b, 0);
-    ck_send_packet(c, 0x82, &b);
-    return dropped(x, c, MQ_RC_MALFORMED, 0);
+    return ck_dropped_on(x, 0x82, &b, MQ_RC_MALFORMED, 0);
 }
 
 /* MQTT-3.8.3-2: a SUBSCRIBE without any filter: closed. */
 static ck_status_t subscribe_empty(ck_ctx_t *x)
 {
-    ck_client_t *c = conn(x, "c", NULL, NULL);
-    if (!c)
-        return CK_FAIL;
     ck_buf_t b = CK_BUF;
     ck_b_u16(&b, 1);
     ck_b_u8(&b, 0);
-    ck_send_packet(c, 0x82, &b);
-    return dropped(x, c, MQ_RC_MALFORMED, MQ_RC_PROTOCOL_ERROR);
+    return ck_dropped_on(x, 0x82, &b, MQ_RC_MALFORMED, MQ_RC_PROTOCOL_ERROR);
 }
 
 /* A SUBSCRIBE with options opts / properties props that must close. */
@@ -2148,7 +1919,7 @@ static ck_status_t subscribe_closes(ck_ctx_t *x, const char *filter, uint8_t opt
     ck_buf_t b = CK_BUF;
     sub_body(&b, 1, props, filter, opts);
     ck_send_packet(c, 0x82, &b);
-    return dropped(x, c, want, alt);
+    return ck_expect_dropped(x, c, want, alt);
 }
 
 /* MQTT-3.8.3-5: reserved option bits 6-7 set: closed (0x81). */
@@ -2175,7 +1946,7 @@ static ck_status_t subscribe_rh3(ck_ctx_t *x)
 static ck_status_t subscribe_sub_id_zero(ck_ctx_t *x)
 {
     ck_buf_t pr = CK_BUF;
-    p_subid(&pr, 0);
+    ck_p_subid(&pr, 0);
     return subscribe_closes(x, ck_topic(x, "t"), 0, &pr, MQ_RC_PROTOCOL_ERROR, MQ_RC_MALFORMED);
 }
 
@@ -2204,7 +1975,7 @@ static ck_status_t no_local_shared(ck_ctx_t *x)
     ck_buf_t b = CK_BUF;
     sub_body(&b, 1, NULL, f, 0x04);
     ck_send_packet(c, 0x82, &b);
-    return dropped(x, c, MQ_RC_PROTOCOL_ERROR, 0);
+    return ck_expect_dropped(x, c, MQ_RC_PROTOCOL_ERROR, 0);
 }
 
 /* MQTT-3.8.4-3: subscribing again to the same filter replaces the
@@ -2214,10 +1985,10 @@ static ck_status_t subscribe_replaces(ck_ctx_t *x)
     NAME(topic, ck_topic(x, "rep"));
     ck_client_t *s = subscriber(x, topic, 0);
     if (!s || !subscribed(x, s, topic, 1, NULL, 0xff) ||
-        !publish_from(x, topic, "r", 1, false, NULL))
+        !ck_publish_via(x, topic, "r", 1, false, NULL))
         return CK_FAIL;
     ck_packet_t p;
-    if (!expect_pub(x, s, topic, "r", &p, true))
+    if (!ck_expect_pub(x, s, topic, "r", &p, true))
         return CK_FAIL;
     if (p.p.u.publish.qos != 1)
         return ck_fail_bytes(x, "QoS 1 (the replacing subscription's)", NULL, 0, p.raw, p.len);
@@ -2298,8 +2069,8 @@ static ck_status_t delivered_qos_min(ck_ctx_t *x)
         snprintf(sfx, sizeof(sfx), "s%d", i);
         ck_client_t *s = subscriber_as(x, sfx, topic, sq[i]);
         ck_packet_t p;
-        if (!s || !publish(x, c, topic, "m", pq[i], false, (uint16_t)(i + 1), NULL) ||
-            !expect_pub(x, s, topic, "m", &p, true))
+        if (!s || !ck_publish(x, c, topic, "m", pq[i], false, (uint16_t)(i + 1), NULL) ||
+            !ck_expect_pub(x, s, topic, "m", &p, true))
             return CK_FAIL;
         if (p.p.u.publish.qos != want[i])
             return ck_fail(x, "published QoS %u to a QoS %u subscription: delivered at QoS %u, "
@@ -2364,42 +2135,30 @@ static int unsubscribe(ck_ctx_t *x, ck_client_t *c, uint16_t pid, const char *co
 /* MQTT-3.10.1-1: UNSUBSCRIBE with flags 0000: closed (0x81). */
 static ck_status_t unsubscribe_flags(ck_ctx_t *x)
 {
-    ck_client_t *c = conn(x, "c", NULL, NULL);
-    if (!c)
-        return CK_FAIL;
     ck_buf_t b = CK_BUF;
     ck_b_u16(&b, 1);
     ck_b_u8(&b, 0);
     ck_b_str(&b, ck_topic(x, "t"));
-    ck_send_packet(c, 0xA0, &b);
-    return dropped(x, c, MQ_RC_MALFORMED, 0);
+    return ck_dropped_on(x, 0xA0, &b, MQ_RC_MALFORMED, 0);
 }
 
 /* MQTT-3.10.3-2: UNSUBSCRIBE without a filter: closed. */
 static ck_status_t unsubscribe_empty(ck_ctx_t *x)
 {
-    ck_client_t *c = conn(x, "c", NULL, NULL);
-    if (!c)
-        return CK_FAIL;
     ck_buf_t b = CK_BUF;
     ck_b_u16(&b, 1);
     ck_b_u8(&b, 0);
-    ck_send_packet(c, 0xA2, &b);
-    return dropped(x, c, MQ_RC_MALFORMED, MQ_RC_PROTOCOL_ERROR);
+    return ck_dropped_on(x, 0xA2, &b, MQ_RC_MALFORMED, MQ_RC_PROTOCOL_ERROR);
 }
 
 /* MQTT-3.10.3-1: UNSUBSCRIBE filter with ill-formed UTF-8: closed (0x81). */
 static ck_status_t unsubscribe_bad_utf8(ck_ctx_t *x)
 {
-    ck_client_t *c = conn(x, "c", NULL, NULL);
-    if (!c)
-        return CK_FAIL;
     ck_buf_t b = CK_BUF;
     ck_b_u16(&b, 1);
     ck_b_u8(&b, 0);
     ck_b_bin(&b, "u/\xc3", 3);
-    ck_send_packet(c, 0xA2, &b);
-    return dropped(x, c, MQ_RC_MALFORMED, 0);
+    return ck_dropped_on(x, 0xA2, &b, MQ_RC_MALFORMED, 0);
 }
 
 /* MQTT-3.10.4-1 / -2: UNSUBSCRIBE stops delivery; filters compare
@@ -2418,11 +2177,11 @@ static ck_status_t unsubscribe_stops(ck_ctx_t *x)
     const char *w[1] = {wild};
     if (k.wildcard && unsubscribe(x, s, 2, w, 1, codes) < 0)
         return CK_FAIL;
-    if (!publish_from(x, topic, "still", 0, false, NULL) ||
-        !expect_pub(x, s, topic, "still", NULL, true))
+    if (!ck_publish_via(x, topic, "still", 0, false, NULL) ||
+        !ck_expect_pub(x, s, topic, "still", NULL, true))
         return CK_FAIL;
     const char *f[1] = {topic};
-    if (unsubscribe(x, s, 3, f, 1, codes) < 0 || !publish_from(x, topic, "gone", 0, false, NULL))
+    if (unsubscribe(x, s, 3, f, 1, codes) < 0 || !ck_publish_via(x, topic, "gone", 0, false, NULL))
         return CK_FAIL;
     return no_pub(x, s, CK_QUIET) ? CK_PASS : CK_FAIL;
 }
@@ -2470,16 +2229,17 @@ static ck_status_t unsubscribe_completes_inflight(ck_ctx_t *x)
     NAME(topic, ck_topic(x, "fl"));
     ck_client_t *s = conn_sess(x, id, true, 60, NULL, NULL);
     if (!s || !subscribed(x, s, topic, 1, NULL, 0xff) ||
-        !publish_from(x, topic, "inflight", 1, false, NULL))
+        !ck_publish_via(x, topic, "inflight", 1, false, NULL))
         return CK_FAIL;
     ck_packet_t p;
     ck_status_t st = CK_FAIL;
     const char *f[1] = {topic};
     int codes[1];
-    if (expect_pub(x, s, topic, "inflight", &p, false) && unsubscribe(x, s, 2, f, 1, codes) == 1) {
+    if (ck_expect_pub(x, s, topic, "inflight", &p, false) &&
+        unsubscribe(x, s, 2, f, 1, codes) == 1) {
         ck_close(s);
         s = conn_sess(x, id, false, 60, NULL, NULL);
-        if (s && expect_pub(x, s, topic, "inflight", &p, true))
+        if (s && ck_expect_pub(x, s, topic, "inflight", &p, true))
             st = CK_PASS;
     }
     ck_clear_session(x, id, V);
@@ -2494,9 +2254,10 @@ static ck_status_t all_subscribers(ck_ctx_t *x)
     NAME(topic, ck_topic(x, "all"));
     ck_client_t *a = subscriber_as(x, "a", topic, 1);
     ck_client_t *b = subscriber_as(x, "b", topic, 0);
-    if (!a || !b || !publish_from(x, topic, "both", 1, false, NULL))
+    if (!a || !b || !ck_publish_via(x, topic, "both", 1, false, NULL))
         return CK_FAIL;
-    return expect_pub(x, a, topic, "both", NULL, true) && expect_pub(x, b, topic, "both", NULL, true)
+    return ck_expect_pub(x, a, topic, "both", NULL, true) &&
+                   ck_expect_pub(x, b, topic, "both", NULL, true)
                ? CK_PASS
                : CK_FAIL;
 }
@@ -2528,7 +2289,7 @@ static ck_status_t ordered(ck_ctx_t *x, uint8_t qos)
         if (ck_recv(x, c, CK_WAIT, &p) != 1)
             return ck_fail(x, "the publisher's flows did not complete (%u of %u)", done, n);
         if (p.type == MQ_PKT_PUBREC)
-            send_ack(c, MQ_PKT_PUBREL, p.p.u.ack.packet_id);
+            ck_send_ack(c, MQ_PKT_PUBREL, p.p.u.ack.packet_id);
         else if (p.type == MQ_PKT_PUBACK || p.type == MQ_PKT_PUBCOMP)
             done++;
         else
@@ -2538,9 +2299,9 @@ static ck_status_t ordered(ck_ctx_t *x, uint8_t qos)
         char pl[8];
         snprintf(pl, sizeof(pl), "%u", i);
         ck_packet_t p;
-        if (!next_pub(x, s, CK_WAIT, &p, true))
+        if (!ck_next_pub(x, s, CK_WAIT, &p, true))
             return CK_FAIL;
-        if (!str_is(p.p.u.publish.payload, pl))
+        if (!ck_str_is(p.p.u.publish.payload, pl))
             return ck_fail(x, "message '%.*s' arrived where '%s' was expected",
                            (int)p.p.u.publish.payload.len,
                            (const char *)p.p.u.publish.payload.ptr, pl);
@@ -2571,9 +2332,10 @@ static ck_status_t dollar_topics(ck_ctx_t *x)
     snprintf(f2, sizeof(f2), "+/%.*s/#", (int)(strrchr(base, '/') - base), base);
     ck_client_t *e = subscriber_as(x, "exact", topic, 0);
     if (!e || !subscribed(x, s, f1, 0, NULL, 0xff) || !subscribed(x, s, f2, 0, NULL, 0xff) ||
-        !publish_from(x, topic, "$", 0, false, NULL))
+        !ck_publish_via(x, topic, "$", 0, false, NULL))
         return CK_FAIL;
-    return expect_pub(x, e, topic, "$", NULL, true) && no_pub(x, s, CK_QUIET) ? CK_PASS : CK_FAIL;
+    return ck_expect_pub(x, e, topic, "$", NULL, true) &&
+                   no_pub(x, s, CK_QUIET) ? CK_PASS : CK_FAIL;
 }
 
 /* MQTT-4.7.3-4: no normalisation: "ä" precomposed and decomposed are
@@ -2586,11 +2348,12 @@ static ck_status_t no_normalisation(ck_ctx_t *x)
     snprintf(nfd, sizeof(nfd), "%sa\xcc\x88", base);
     snprintf(upper, sizeof(upper), "%s\xc3\x84", base);
     ck_client_t *s = subscriber(x, nfc, 0);
-    if (!s || !publish_from(x, nfd, "nfd", 0, false, NULL) ||
-        !publish_from(x, upper, "upper", 0, false, NULL) ||
-        !publish_from(x, nfc, "nfc", 0, false, NULL))
+    if (!s || !ck_publish_via(x, nfd, "nfd", 0, false, NULL) ||
+        !ck_publish_via(x, upper, "upper", 0, false, NULL) ||
+        !ck_publish_via(x, nfc, "nfc", 0, false, NULL))
         return CK_FAIL;
-    return expect_pub(x, s, nfc, "nfc", NULL, true) && no_pub(x, s, CK_QUIET) ? CK_PASS : CK_FAIL;
+    return ck_expect_pub(x, s, nfc, "nfc", NULL, true) &&
+                   no_pub(x, s, CK_QUIET) ? CK_PASS : CK_FAIL;
 }
 
 /* An invalid filter: SUBACK 0x8F (or another code >= 0x80) or a close. */
@@ -2683,7 +2446,7 @@ static int share_drain(ck_ctx_t *x, ck_client_t *c, int *seen, int n)
         if (r != 1)
             return -1;
         if (p.type == MQ_PKT_PUBREL) {
-            send_ack(c, MQ_PKT_PUBCOMP, p.p.u.ack.packet_id);
+            ck_send_ack(c, MQ_PKT_PUBCOMP, p.p.u.ack.packet_id);
             continue;
         }
         if (p.type != MQ_PKT_PUBLISH) {
@@ -2692,7 +2455,7 @@ static int share_drain(ck_ctx_t *x, ck_client_t *c, int *seen, int n)
         }
         const mq_publish_t *pb = &p.p.u.publish;
         if (pb->qos)
-            send_ack(c, pb->qos == 1 ? MQ_PKT_PUBACK : MQ_PKT_PUBREC, pb->packet_id);
+            ck_send_ack(c, pb->qos == 1 ? MQ_PKT_PUBACK : MQ_PKT_PUBREC, pb->packet_id);
         int i = pb->payload.len && pb->payload.len < 4 ? atoi_n(pb->payload) : -1;
         if (i < 0 || i >= n) {
             ck_fail_bytes(x, "one of the group's messages", NULL, 0, p.raw, p.len);
@@ -2719,7 +2482,7 @@ static ck_status_t share_one_member(ck_ctx_t *x)
     for (int i = 0; i < N; i++) {
         char pl[4];
         snprintf(pl, sizeof(pl), "%d", i);
-        if (!publish(x, c, topic, pl, 1, false, (uint16_t)(i + 1), NULL))
+        if (!ck_publish(x, c, topic, pl, 1, false, (uint16_t)(i + 1), NULL))
             return CK_FAIL;
     }
     int seen[N] = {0};
@@ -2745,8 +2508,8 @@ static ck_status_t share_granted_qos(ck_ctx_t *x)
     char f[220];
     snprintf(f, sizeof(f), "$share/%s/%s", ck_client_id(x, "grp"), topic);
     ck_packet_t p;
-    if (!subscribed(x, s, f, 0, NULL, 0) || !publish_from(x, topic, "q", 1, false, NULL) ||
-        !expect_pub(x, s, topic, "q", &p, true))
+    if (!subscribed(x, s, f, 0, NULL, 0) || !ck_publish_via(x, topic, "q", 1, false, NULL) ||
+        !ck_expect_pub(x, s, topic, "q", &p, true))
         return CK_FAIL;
     if (p.p.u.publish.qos != 0)
         return ck_fail_bytes(x, "QoS 0 (the member's granted QoS)", NULL, 0, p.raw, p.len);
@@ -2767,12 +2530,12 @@ static ck_status_t share_no_retained(ck_ctx_t *x)
         return ck_skip(x, "Retain Available 0");
     NAME(topic, ck_topic(x, "shr"));
     ck_status_t st = CK_FAIL;
-    if (publish_from(x, topic, "old", 1, true, NULL)) {
+    if (ck_publish_via(x, topic, "old", 1, true, NULL)) {
         char f[220];
         snprintf(f, sizeof(f), "$share/%s/%s", ck_client_id(x, "grp"), topic);
         if (subscribed(x, s, f, 1, NULL, 0xff) && no_pub(x, s, CK_QUIET) &&
-            publish_from(x, topic, "new", 1, false, NULL) &&
-            expect_pub(x, s, topic, "new", NULL, true))
+            ck_publish_via(x, topic, "new", 1, false, NULL) &&
+            ck_expect_pub(x, s, topic, "new", NULL, true))
             st = CK_PASS;
     }
     ck_clear_retained(x, topic);
@@ -2788,7 +2551,7 @@ static ck_status_t share_refused_discarded(ck_ctx_t *x)
     ck_status_t st;
     if (!share_pair(x, topic, 1, &a, &b, &st))
         return st;
-    if (!publish_from(x, topic, "7", 1, false, NULL))
+    if (!ck_publish_via(x, topic, "7", 1, false, NULL))
         return CK_FAIL;
     /* whichever member gets it refuses it; the other must not get it */
     ck_packet_t p;

@@ -190,4 +190,84 @@ void ck_clear_session(ck_ctx_t *x, const char *client_id, uint8_t version);
 /* The case's protocol version (4 or 5; 3 for 3.1). */
 uint8_t ck_version(const ck_ctx_t *x);
 
+/* ---- MQTT 5 property builders (one property: identifier, then value) ----- */
+
+void ck_p_byte(ck_buf_t *b, uint8_t id, uint8_t v);
+void ck_p_u16(ck_buf_t *b, uint8_t id, uint16_t v);
+void ck_p_u32(ck_buf_t *b, uint8_t id, uint32_t v);
+void ck_p_str(ck_buf_t *b, uint8_t id, const char *s);
+void ck_p_bin(ck_buf_t *b, uint8_t id, const void *d, uint16_t n);
+/* A User Property (0x26): name and value. */
+void ck_p_pair(ck_buf_t *b, const char *k, const char *v);
+/* A Subscription Identifier (0x0B), a Variable Byte Integer. */
+void ck_p_subid(ck_buf_t *b, uint32_t v);
+
+/* ---- small utilities ------------------------------------------------------ */
+
+/* A monotonic clock in ms, for deadlines and measured delays. */
+int64_t ck_now_ms(void);
+/* Sleeps ms (resumed after a signal). Only where the case is about time
+ * passing (keepalive, expiry); never to wait for a reply (use ck_recv). */
+void ck_sleep_ms(int ms);
+/* True when the decoded string s is the n bytes at p / the C string z. */
+bool ck_str_eq(mq_str_t s, const void *p, size_t n);
+bool ck_str_is(mq_str_t s, const char *z);
+/* The first Variable Byte Integer in p[0..n): its length in bytes (0 if it
+ * is longer than 4 bytes or cut off) and its value in *v. */
+size_t ck_varint_at(const uint8_t *p, size_t n, uint32_t *v);
+
+/* ---- more composite steps ------------------------------------------------- */
+
+/* PUBACK/PUBREC/PUBREL/PUBCOMP (2-byte form) sent on c. */
+bool ck_send_ack(ck_client_t *c, uint8_t type, uint16_t pid);
+/* PINGREQ and PINGRESP: the broker has handled everything sent before. */
+bool ck_ping(ck_ctx_t *x, ck_client_t *c);
+/*
+ * PUBLISH on c (at c's version, props used for MQTT 5 only) and completes the
+ * publisher's side of the flow: QoS 1 waits for the PUBACK, QoS 2 runs
+ * PUBREC/PUBREL/PUBCOMP, QoS 0 is followed by ck_ping, so the broker has
+ * processed the message on return (MQTT-3.3.4-1). An acknowledgement with
+ * another packet id or a reason code >= 0x80 fails.
+ */
+bool ck_publish(ck_ctx_t *x, ck_client_t *c, const char *topic, const char *payload,
+                uint8_t qos, bool retain, uint16_t pid, const ck_buf_t *props);
+/* ck_publish from a new clean connection (id suffix "pub") that then leaves. */
+bool ck_publish_via(ck_ctx_t *x, const char *topic, const char *payload, uint8_t qos,
+                    bool retain, const ck_buf_t *props);
+/*
+ * The next PUBLISH within ms. A PUBREL on the way (the tail of an earlier
+ * QoS 2 delivery) is answered with PUBCOMP and skipped. With autoack the
+ * PUBLISH is acknowledged (PUBACK, or PUBREC for QoS 2). Anything else, a
+ * close or a timeout fails the case.
+ */
+bool ck_next_pub(ck_ctx_t *x, ck_client_t *c, int ms, ck_packet_t *out, bool autoack);
+/* ck_next_pub within ms, which must carry exactly topic and payload.
+ * out may be NULL. */
+bool ck_expect_pub_within(ck_ctx_t *x, ck_client_t *c, int ms, const char *topic,
+                          const char *payload, ck_packet_t *out, bool autoack);
+/* ck_expect_pub_within CK_WAIT. */
+bool ck_expect_pub(ck_ctx_t *x, ck_client_t *c, const char *topic, const char *payload,
+                   ck_packet_t *out, bool autoack);
+/* Table 3-10: the DISCONNECT reason codes a server may send (MQTT-3.14.2-1). */
+bool ck_disconnect_code_ok(uint8_t rc);
+/*
+ * MQTT 5: a connection the server must close (MQTT-4.13.1-1). A DISCONNECT
+ * before the close is optional; when it comes, its reason code must be want
+ * or alt (want 0: any code >= 0x80 of table 3-10), without a Session Expiry
+ * Interval (MQTT-3.14.2-2), and nothing may follow it but the close. c may
+ * be NULL (a failure already recorded).
+ */
+ck_status_t ck_expect_dropped(ck_ctx_t *x, ck_client_t *c, uint8_t want, uint8_t alt);
+/* Connects a clean client (id suffix "c"), sends the n bytes, and expects
+ * ck_expect_dropped(want, alt): for a packet that breaks a rule. */
+ck_status_t ck_dropped_on_bytes(ck_ctx_t *x, const void *bytes, size_t n, uint8_t want,
+                                uint8_t alt);
+/* ck_dropped_on_bytes with body wrapped in a fixed header with byte first. */
+ck_status_t ck_dropped_on(ck_ctx_t *x, uint8_t first, const ck_buf_t *body, uint8_t want,
+                          uint8_t alt);
+/* Reads raw bytes (no decoding: for replies in a layout the client's
+ * version cannot decode) into buf until the close or ms pass; *closed says
+ * which. Bytes beyond cap are dropped. Returns how many were kept. */
+size_t ck_raw_drain(ck_client_t *c, uint8_t *buf, size_t cap, int ms, bool *closed);
+
 #endif

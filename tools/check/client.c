@@ -165,7 +165,7 @@ void ck_build_ack(ck_buf_t *out, uint8_t type, uint16_t pid)
 
 /* ---- sockets ------------------------------------------------------------ */
 
-static int64_t now_ms(void)
+int64_t ck_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -274,7 +274,7 @@ int ck_recv(ck_ctx_t *x, ck_client_t *c, int ms, ck_packet_t *out)
         c->len -= c->consumed;
         c->consumed = 0;
     }
-    int64_t deadline = now_ms() + ms;
+    int64_t deadline = ck_now_ms() + ms;
     for (;;) {
         mq_fixed_header_t fh;
         int rc = mq_codec_fixed_header(c->in, c->len, 0, &fh);
@@ -298,7 +298,7 @@ int ck_recv(ck_ctx_t *x, ck_client_t *c, int ms, ck_packet_t *out)
             ck_fail_bytes(x, "the broker sent a malformed fixed header", NULL, 0, c->in, c->len);
             return -2;
         }
-        int left = (int)(deadline - now_ms());
+        int left = (int)(deadline - ck_now_ms());
         if (left <= 0)
             return 0;
         int f = fill(c, left);
@@ -333,10 +333,10 @@ bool ck_expect(ck_ctx_t *x, ck_client_t *c, uint8_t type, int ms, ck_packet_t *o
 
 bool ck_expect_closed(ck_ctx_t *x, ck_client_t *c, int ms, bool allow_connack)
 {
-    int64_t deadline = now_ms() + ms;
+    int64_t deadline = ck_now_ms() + ms;
     for (;;) {
         ck_packet_t p;
-        int left = (int)(deadline - now_ms());
+        int left = (int)(deadline - ck_now_ms());
         if (left < 0)
             left = 0;
         int r = ck_recv(x, c, left, &p);
@@ -475,4 +475,270 @@ void ck_clear_session(ck_ctx_t *x, const char *client_id, uint8_t version)
     ck_packet_t p;
     ck_recv(x, c, CK_WAIT, &p);
     ck_disconnect(c);
+}
+
+/* ---- MQTT 5 property builders -------------------------------------------- */
+
+void ck_p_byte(ck_buf_t *b, uint8_t id, uint8_t v)
+{
+    ck_b_u8(b, id);
+    ck_b_u8(b, v);
+}
+
+void ck_p_u16(ck_buf_t *b, uint8_t id, uint16_t v)
+{
+    ck_b_u8(b, id);
+    ck_b_u16(b, v);
+}
+
+void ck_p_u32(ck_buf_t *b, uint8_t id, uint32_t v)
+{
+    ck_b_u8(b, id);
+    ck_b_u32(b, v);
+}
+
+void ck_p_str(ck_buf_t *b, uint8_t id, const char *s)
+{
+    ck_b_u8(b, id);
+    ck_b_str(b, s);
+}
+
+void ck_p_bin(ck_buf_t *b, uint8_t id, const void *d, uint16_t n)
+{
+    ck_b_u8(b, id);
+    ck_b_bin(b, d, n);
+}
+
+void ck_p_pair(ck_buf_t *b, const char *k, const char *v)
+{
+    ck_b_u8(b, MQ_PROP_USER_PROPERTY);
+    ck_b_str(b, k);
+    ck_b_str(b, v);
+}
+
+void ck_p_subid(ck_buf_t *b, uint32_t v)
+{
+    ck_b_u8(b, MQ_PROP_SUBSCRIPTION_ID);
+    ck_b_varint(b, v);
+}
+
+/* ---- small utilities ------------------------------------------------------ */
+
+void ck_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+bool ck_str_eq(mq_str_t s, const void *p, size_t n)
+{
+    return s.len == n && (n == 0 || memcmp(s.ptr, p, n) == 0);
+}
+
+bool ck_str_is(mq_str_t s, const char *z) { return ck_str_eq(s, z, strlen(z)); }
+
+size_t ck_varint_at(const uint8_t *p, size_t n, uint32_t *v)
+{
+    uint32_t val = 0, mul = 1;
+    for (size_t i = 0; i < n && i < 4; i++) {
+        val += (uint32_t)(p[i] & 127) * mul;
+        mul *= 128;
+        if (!(p[i] & 128)) {
+            *v = val;
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+/* ---- more composite steps ------------------------------------------------- */
+
+bool ck_send_ack(ck_client_t *c, uint8_t type, uint16_t pid)
+{
+    ck_buf_t b;
+    ck_build_ack(&b, type, pid);
+    return ck_send_buf(c, &b);
+}
+
+bool ck_ping(ck_ctx_t *x, ck_client_t *c)
+{
+    static const uint8_t req[2] = {0xC0, 0x00};
+    ck_packet_t p;
+    return ck_send(c, req, 2) && ck_expect(x, c, MQ_PKT_PINGRESP, CK_WAIT, &p);
+}
+
+bool ck_publish(ck_ctx_t *x, ck_client_t *c, const char *topic, const char *payload,
+                uint8_t qos, bool retain, uint16_t pid, const ck_buf_t *props)
+{
+    ck_buf_t b;
+    ck_build_publish(&b, c->version, topic, payload, strlen(payload), qos, retain, false, pid,
+                     props);
+    if (!ck_send_buf(c, &b)) {
+        ck_fail(x, "could not send PUBLISH");
+        return false;
+    }
+    if (qos == 0)
+        return ck_ping(x, c);
+    ck_packet_t p;
+    if (!ck_expect(x, c, qos == 1 ? MQ_PKT_PUBACK : MQ_PKT_PUBREC, CK_WAIT, &p))
+        return false;
+    if (p.p.u.ack.packet_id != pid || p.p.u.ack.reason >= 0x80) {
+        ck_fail_bytes(x, "a successful acknowledgement of the publish", NULL, 0, p.raw, p.len);
+        return false;
+    }
+    if (qos == 1)
+        return true;
+    return ck_send_ack(c, MQ_PKT_PUBREL, pid) && ck_expect(x, c, MQ_PKT_PUBCOMP, CK_WAIT, &p);
+}
+
+bool ck_publish_via(ck_ctx_t *x, const char *topic, const char *payload, uint8_t qos,
+                    bool retain, const ck_buf_t *props)
+{
+    ck_client_t *c = ck_connected(x, "pub", true);
+    if (!c || !ck_publish(x, c, topic, payload, qos, retain, 9, props))
+        return false;
+    ck_disconnect(c);
+    return true;
+}
+
+bool ck_next_pub(ck_ctx_t *x, ck_client_t *c, int ms, ck_packet_t *out, bool autoack)
+{
+    for (;;) {
+        int r = ck_recv(x, c, ms, out);
+        if (r == 1 && out->type == MQ_PKT_PUBREL) {
+            ck_send_ack(c, MQ_PKT_PUBCOMP, out->p.u.ack.packet_id);
+            continue;
+        }
+        if (r == 1 && out->type == MQ_PKT_PUBLISH) {
+            const mq_publish_t *pb = &out->p.u.publish;
+            if (autoack && pb->qos)
+                ck_send_ack(c, pb->qos == 1 ? MQ_PKT_PUBACK : MQ_PKT_PUBREC, pb->packet_id);
+            return true;
+        }
+        if (r == 1)
+            ck_fail_bytes(x, "PUBLISH", NULL, 0, out->raw, out->len);
+        else if (r == 0)
+            ck_fail(x, "expected PUBLISH, got nothing within %d ms", ms);
+        else if (r == -1)
+            ck_fail(x, "expected PUBLISH, the connection closed");
+        return false;
+    }
+}
+
+bool ck_expect_pub_within(ck_ctx_t *x, ck_client_t *c, int ms, const char *topic,
+                          const char *payload, ck_packet_t *out, bool autoack)
+{
+    ck_packet_t p;
+    if (!out)
+        out = &p;
+    if (!ck_next_pub(x, c, ms, out, autoack))
+        return false;
+    const mq_publish_t *pb = &out->p.u.publish;
+    if (!ck_str_is(pb->topic, topic)) {
+        ck_fail(x, "PUBLISH on topic '%.*s', expected '%s'", (int)pb->topic.len,
+                (const char *)pb->topic.ptr, topic);
+        return false;
+    }
+    if (!ck_str_is(pb->payload, payload)) {
+        ck_fail(x, "PUBLISH payload '%.*s' on %s, expected '%s'", (int)pb->payload.len,
+                (const char *)pb->payload.ptr, topic, payload);
+        return false;
+    }
+    return true;
+}
+
+bool ck_expect_pub(ck_ctx_t *x, ck_client_t *c, const char *topic, const char *payload,
+                   ck_packet_t *out, bool autoack)
+{
+    return ck_expect_pub_within(x, c, CK_WAIT, topic, payload, out, autoack);
+}
+
+bool ck_disconnect_code_ok(uint8_t rc)
+{
+    static const uint8_t ok[] = {0x00, 0x80, 0x81, 0x82, 0x83, 0x87, 0x89, 0x8B, 0x8D, 0x8E,
+                                 0x8F, 0x90, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99, 0x9A,
+                                 0x9B, 0x9C, 0x9D, 0x9E, 0x9F, 0xA0, 0xA1, 0xA2};
+    return memchr(ok, rc, sizeof(ok)) != NULL;
+}
+
+ck_status_t ck_expect_dropped(ck_ctx_t *x, ck_client_t *c, uint8_t want, uint8_t alt)
+{
+    if (!c)
+        return CK_FAIL;
+    ck_packet_t p;
+    int r = ck_recv(x, c, CK_WAIT, &p);
+    if (r == -1)
+        return CK_PASS;
+    if (r == -2)
+        return CK_FAIL;
+    if (r == 0)
+        return ck_fail(x, "expected the broker to close the connection within %d ms", CK_WAIT);
+    if (p.type != MQ_PKT_DISCONNECT)
+        return ck_fail_bytes(x, "DISCONNECT or a close", NULL, 0, p.raw, p.len);
+    uint8_t rc = p.p.u.disconnect.reason;
+    if (!ck_disconnect_code_ok(rc))
+        return ck_fail(x, "DISCONNECT reason code 0x%02x is not in table 3-10 (MQTT-3.14.2-1)",
+                       rc);
+    if (want ? (rc != want && (!alt || rc != alt)) : rc < 0x80) {
+        if (alt)
+            return ck_fail(x, "DISCONNECT reason code 0x%02x, expected 0x%02x or 0x%02x", rc,
+                           want, alt);
+        return ck_fail(x, "DISCONNECT reason code 0x%02x, expected %s%02x", rc,
+                       want ? "0x" : ">= 0x", want ? want : 0x80);
+    }
+    if (mq_props_has(&p.p.props, MQ_PROP_SESSION_EXPIRY))
+        return ck_fail(x, "the server's DISCONNECT carries a Session Expiry Interval "
+                          "(MQTT-3.14.2-2)");
+    r = ck_recv(x, c, CK_WAIT, &p);
+    if (r == -1)
+        return CK_PASS;
+    if (r == 0)
+        return ck_fail(x, "DISCONNECT 0x%02x sent but the connection stays open after %d ms",
+                       rc, CK_WAIT);
+    if (r == 1)
+        ck_fail_bytes(x, "the close after the DISCONNECT", NULL, 0, p.raw, p.len);
+    return CK_FAIL;
+}
+
+ck_status_t ck_dropped_on_bytes(ck_ctx_t *x, const void *bytes, size_t n, uint8_t want,
+                                uint8_t alt)
+{
+    ck_client_t *c = ck_connected(x, "c", true);
+    if (!c)
+        return CK_FAIL;
+    ck_send(c, bytes, n);
+    return ck_expect_dropped(x, c, want, alt);
+}
+
+ck_status_t ck_dropped_on(ck_ctx_t *x, uint8_t first, const ck_buf_t *body, uint8_t want,
+                          uint8_t alt)
+{
+    ck_buf_t out;
+    ck_build_packet(&out, first, body);
+    return ck_dropped_on_bytes(x, out.b, out.n, want, alt);
+}
+
+size_t ck_raw_drain(ck_client_t *c, uint8_t *buf, size_t cap, int ms, bool *closed)
+{
+    size_t n = 0;
+    int64_t deadline = ck_now_ms() + ms;
+    *closed = false;
+    for (;;) {
+        int left = (int)(deadline - ck_now_ms());
+        if (left <= 0)
+            return n;
+        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+        if (poll(&pfd, 1, left) <= 0)
+            return n;
+        uint8_t tmp[256];
+        ssize_t r = recv(c->fd, tmp, sizeof(tmp), 0);
+        if (r <= 0) {
+            *closed = true;
+            return n;
+        }
+        size_t k = (size_t)r < cap - n ? (size_t)r : cap - n;
+        memcpy(buf + n, tmp, k);
+        n += k;
+    }
 }
