@@ -47,6 +47,8 @@
 #define MQ_LINUX_READS_PER_EVENT 4
 #define MQ_LINUX_MAX_EVENTS 256
 #define MQ_LINUX_MAX_LISTENERS 64
+/* Batches of at most this many events flush after each event. */
+#define MQ_LINUX_EAGER_EVENTS 4
 /* iovecs per writev (well below IOV_MAX = 1024). */
 #define MQ_LINUX_IOV 256
 /* How long a listener rests after running out of descriptors. */
@@ -81,6 +83,8 @@ typedef struct mq_linux_conn {
     mq_conn_t *c;
     uint32_t events;    /* interest currently registered */
     bool input_done;    /* input error or closing: read no more, close once flushed */
+    bool deferred;      /* in the loop's deferred list */
+    struct mq_linux_conn *defer_next;
     struct mq_linux_conn *prev, *next; /* in conns, or in the linger list once c is NULL */
     mq_time_t linger_until;
 } mq_linux_conn_t;
@@ -99,6 +103,9 @@ struct mq_linux_loop {
     mq_time_t last_shed_log;
     uint64_t n_closed;  /* connections closed so far */
     mq_linux_conn_t *conns;
+    /* Connections an early flush could not finish without closing them:
+     * the service phase flushes (and may close) them. */
+    mq_linux_conn_t *deferred;
     /* Half-closed connections the broker is done with (c == NULL), oldest
      * first: they share one deadline length, so the head expires first. */
     mq_linux_conn_t *linger_head, *linger_tail;
@@ -118,9 +125,24 @@ static int mq_linux_ctl(mq_linux_loop_t *loop, int op, mq_linux_handle_t *h, uin
 
 /* ---- connections ------------------------------------------------------- */
 
+/* Takes lc out of the deferred list (short: filled by one epoll batch). */
+static void mq_linux_undefer(mq_linux_loop_t *loop, mq_linux_conn_t *lc)
+{
+    mq_linux_conn_t **p = &loop->deferred;
+
+    if (!lc->deferred)
+        return;
+    while (*p != lc)
+        p = &(*p)->defer_next;
+    *p = lc->defer_next;
+    lc->deferred = false;
+}
+
 static void mq_linux_conn_close(mq_linux_loop_t *loop, mq_linux_conn_t *lc, mq_time_t now)
 {
     mq_conn_t *c = lc->c;
+
+    mq_linux_undefer(loop, lc);
 
     if (lc->prev)
         lc->prev->next = lc->next;
@@ -171,6 +193,8 @@ static void mq_linux_conn_linger(mq_linux_loop_t *loop, mq_linux_conn_t *lc, mq_
         return;
     }
     mq_conn_t *c = lc->c;
+
+    mq_linux_undefer(loop, lc);
     if (lc->prev)
         lc->prev->next = lc->next;
     else
@@ -270,6 +294,58 @@ static bool mq_linux_conn_flush(mq_linux_loop_t *loop, mq_linux_conn_t *lc, mq_t
     }
     mq_linux_conn_interest(loop, lc, false);
     return true;
+}
+
+/* Leaves lc for the service phase, where closing it is safe. */
+static void mq_linux_conn_defer(mq_linux_loop_t *loop, mq_linux_conn_t *lc)
+{
+    if (lc->deferred)
+        return;
+    lc->deferred = true;
+    lc->defer_next = loop->deferred;
+    loop->deferred = lc;
+}
+
+/*
+ * The early flush, between two events of one epoll batch: writes what the
+ * core has pending without closing anything (a later event of the batch may
+ * point to any record), so a connection that would close, or whose write
+ * fails, is deferred to the service phase. It exists for latency: a
+ * delivery leaves at once instead of waiting for the reads of the rest of
+ * the batch (a subscriber's PUBACK read before the next delivery is written
+ * costs about 3 us per message on a 2-vCPU VM).
+ */
+static void mq_linux_flush_early(mq_linux_loop_t *loop)
+{
+    mq_conn_t *c;
+
+    while ((c = mq_broker_pending(loop->b)) != NULL) {
+        mq_linux_conn_t *lc = mq_conn_user(c);
+        struct iovec iov[MQ_LINUX_IOV];
+        size_t cnt, want = 0;
+        ssize_t n;
+
+        if (lc->deferred || ((lc->events & EPOLLOUT) && mq_conn_out_size(c) > 0))
+            continue; /* the service phase or EPOLLOUT will flush it */
+        if (lc->input_done || mq_conn_closing(c) || mq_conn_out_size(c) == 0) {
+            mq_linux_conn_defer(loop, lc);
+            continue;
+        }
+        cnt = mq_conn_out_iov(c, (mq_iov_t *)iov, MQ_LINUX_IOV);
+        for (size_t i = 0; i < cnt; i++)
+            want += iov[i].iov_len;
+        if (cnt == 0)
+            continue;
+        n = writev(lc->h.fd, iov, (int)cnt);
+        if (n > 0)
+            mq_conn_out_consume(loop->b, c, (size_t)n);
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            mq_linux_conn_defer(loop, lc); /* fails again there, and closes */
+            continue;
+        }
+        if (n < 0 || (size_t)n < want || mq_conn_out_size(c) > 0)
+            mq_linux_conn_defer(loop, lc); /* the usual flush decides */
+    }
 }
 
 /* Returns false when lc was closed (and freed). */
@@ -485,6 +561,13 @@ static mq_time_t mq_linux_service(mq_linux_loop_t *loop, mq_time_t now)
     mq_time_t deadline;
     uint64_t closed;
 
+    while (loop->deferred) {
+        mq_linux_conn_t *lc = loop->deferred;
+
+        loop->deferred = lc->defer_next;
+        lc->deferred = false;
+        mq_linux_conn_flush(loop, lc, now);
+    }
     do {
         mq_conn_t *c;
 
@@ -557,6 +640,10 @@ int mq_linux_loop_run(mq_linux_loop_t *loop)
                 mq_linux_signal(loop);
                 break;
             }
+            /* Few ready sockets: send now rather than after the other
+             * reads. Many: coalesce, one writev per connection per batch. */
+            if (n <= MQ_LINUX_EAGER_EVENTS && i + 1 < n)
+                mq_linux_flush_early(loop);
         }
         deadline = mq_linux_service(loop, now);
     }
