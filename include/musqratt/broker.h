@@ -46,9 +46,25 @@ typedef struct mq_conn mq_conn_t;
 
 /*
  * Authentication hook: returns a CONNACK return code (0 = accepted).
- * Called with the decoded CONNECT (its fields point into transient input).
+ * Called with the connection (for mq_conn_listener() and mq_conn_identity())
+ * and the decoded CONNECT (its fields point into transient input).
  */
-typedef int (*mq_auth_fn)(void *ctx, const mq_connect_t *connect);
+typedef int (*mq_auth_fn)(void *ctx, const mq_conn_t *c, const mq_connect_t *connect);
+
+/* What a client wants to do with a topic, for the ACL hook. */
+enum mq_acl_access {
+    MQ_ACL_READ = 1,      /* a message on this topic is delivered to the client */
+    MQ_ACL_WRITE = 2,     /* the client publishes on this topic (also its will) */
+    MQ_ACL_SUBSCRIBE = 4  /* the client subscribes with this filter */
+};
+
+/*
+ * Access control hook: returns true when client c may do `access` on
+ * topic[0..len) (a topic name, or a topic filter for MQ_ACL_SUBSCRIBE).
+ * Called on the hot path (every delivery when set): keep it cheap.
+ */
+typedef bool (*mq_acl_fn)(void *ctx, const mq_conn_t *c, const char *topic, size_t len,
+                          int access);
 
 /*
  * MQTT 5 enhanced authentication hook (section 4.12), one step: called for a
@@ -97,6 +113,8 @@ typedef struct mq_broker_config {
     void *auth_ctx;
     mq_enhanced_auth_fn enhanced_auth; /* NULL: no authentication method */
     void *enhanced_auth_ctx;
+    mq_acl_fn acl;                  /* NULL: everything allowed */
+    void *acl_ctx;
 } mq_broker_config_t;
 
 /* Fills *cfg with the defaults (Mosquitto's, where it has one). */
@@ -166,6 +184,25 @@ bool mq_conn_closing(const mq_conn_t *c);
 void *mq_conn_user(const mq_conn_t *c);
 /* Client identifier ("" before CONNECT), NUL-terminated, owned by the conn. */
 const char *mq_conn_client_id(const mq_conn_t *c);
+
+/* The platform's listener index for this connection (default 0). */
+void mq_conn_set_listener(mq_conn_t *c, uint16_t listener);
+uint16_t mq_conn_listener(const mq_conn_t *c);
+
+/*
+ * A name the transport established before CONNECT (e.g. from a verified TLS
+ * client certificate, for use_identity_as_username). The core copies it.
+ * When set, the auth hook sees it through mq_conn_identity() and, once the
+ * CONNECT is accepted, it is the connection's username instead of the
+ * CONNECT's. Returns MQ_OK or MQ_ENOMEM.
+ */
+int mq_conn_set_identity(mq_broker_t *b, mq_conn_t *c, const char *name);
+/* NULL when none was set. Owned by the conn. */
+const char *mq_conn_identity(const mq_conn_t *c);
+/* The username of an accepted connection (the identity if one was set, else
+ * the CONNECT's User Name), NUL-terminated; NULL when it has none. Owned by
+ * the conn. */
+const char *mq_conn_username(const mq_conn_t *c);
 
 #ifdef __cplusplus
 }

@@ -189,6 +189,23 @@ fail:
     return NULL;
 }
 
+int mq__conn_set_str(mq_broker_t *b, char **slot, const char *s, size_t len)
+{
+    char *copy = NULL;
+
+    if (s) {
+        copy = mq_mem_alloc(&b->mem, len + 1);
+        if (!copy)
+            return MQ_ENOMEM;
+        memcpy(copy, s, len);
+        copy[len] = '\0';
+    }
+    if (*slot)
+        mq_mem_free(&b->mem, *slot, strlen(*slot) + 1);
+    *slot = copy;
+    return MQ_OK;
+}
+
 static void conn_release(mq_broker_t *b, mq_conn_t *c)
 {
     mq_outq_clear(&c->out, &b->outp);
@@ -196,6 +213,8 @@ static void conn_release(mq_broker_t *b, mq_conn_t *c)
     mq_mem_free(&b->mem, c->stash, c->stash_cap);
     mq_alias_free(&b->mem, &c->alias_in);
     mq_alias_free(&b->mem, &c->alias_out);
+    mq__conn_set_str(b, &c->identity, NULL, 0);
+    mq__conn_set_str(b, &c->username, NULL, 0);
     mq_timer_cancel(&b->timers, &c->timer);
     mq_pool_put(&b->conn_pool, c);
 }
@@ -587,4 +606,29 @@ void *mq_conn_user(const mq_conn_t *c)
 const char *mq_conn_client_id(const mq_conn_t *c)
 {
     return c->session ? c->session->client_id : "";
+}
+
+void mq_conn_set_listener(mq_conn_t *c, uint16_t listener)
+{
+    c->listener = listener;
+}
+
+uint16_t mq_conn_listener(const mq_conn_t *c)
+{
+    return c->listener;
+}
+
+int mq_conn_set_identity(mq_broker_t *b, mq_conn_t *c, const char *name)
+{
+    return mq__conn_set_str(b, &c->identity, name, name ? strlen(name) : 0);
+}
+
+const char *mq_conn_identity(const mq_conn_t *c)
+{
+    return c->identity;
+}
+
+const char *mq_conn_username(const mq_conn_t *c)
+{
+    return c->username;
 }

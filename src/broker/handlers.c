@@ -254,11 +254,19 @@ static int handle_connect(mq_broker_t *b, mq_conn_t *c, const mq_packet_t *pkt)
     }
     int auth_rc = MQ_CONNACK_ACCEPTED;
     if (b->cfg.auth)
-        auth_rc = b->cfg.auth(b->cfg.auth_ctx, co);
-    else if (!b->cfg.allow_anonymous && !co->has_username)
+        auth_rc = b->cfg.auth(b->cfg.auth_ctx, c, co);
+    else if (!b->cfg.allow_anonymous && !co->has_username && !c->identity)
         auth_rc = MQ_CONNACK_NOT_AUTHORIZED;
     if (auth_rc != MQ_CONNACK_ACCEPTED)
         return refuse_connect(b, c, (uint8_t)auth_rc, "not authorized");
+    if (c->identity) {
+        if (mq__conn_set_str(b, &c->username, c->identity, strlen(c->identity)) != MQ_OK)
+            return refuse_connect(b, c, MQ_CONNACK_SERVER_UNAVAILABLE, "out of memory");
+    } else if (co->has_username &&
+               mq__conn_set_str(b, &c->username, (const char *)co->username.ptr,
+                                co->username.len) != MQ_OK) {
+        return refuse_connect(b, c, MQ_CONNACK_SERVER_UNAVAILABLE, "out of memory");
+    }
 
     if (co->will) {
         const mq_props_t *wp = &pkt->will_props;

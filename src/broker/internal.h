@@ -53,6 +53,9 @@ struct mq_conn {
     mq_alias_table_t alias_in;
     mq_alias_table_t alias_out;
     mq_outq_t out;
+    uint16_t listener;                     /* platform's listener index */
+    char *identity;                        /* from the transport, or NULL */
+    char *username;                        /* after an accepted CONNECT, or NULL */
     /* A packet that arrived in pieces; grows with the bytes received, never
      * to the announced size up front (a slow client cannot reserve memory). */
     uint8_t *stash;
@@ -104,6 +107,9 @@ __attribute__((format(printf, 3, 4)))
 void mq__log(mq_broker_t *b, int level, const char *fmt, ...);
 const char *mq__conn_name(const mq_conn_t *c);
 void mq__mark_pending(mq_broker_t *b, mq_conn_t *c);
+/* Replaces *slot (a NUL-terminated copy in the core allocator, or NULL)
+ * with a copy of s[0..len), or with NULL when s is NULL. */
+int mq__conn_set_str(mq_broker_t *b, char **slot, const char *s, size_t len);
 int mq__out_bytes(mq_broker_t *b, mq_conn_t *c, const void *bytes, size_t n);
 /* An ack; MQTT 5 gets the reason code (and the long form when it is not 0). */
 int mq__out_ack(mq_broker_t *b, mq_conn_t *c, uint8_t type, uint16_t pid, uint8_t reason);

@@ -397,6 +397,45 @@ static void test_empty_id_rules(void **state)
     teardown_broker(b);
 }
 
+/* Accepts only connections on listener 1 that carry the identity "alice". */
+static int g_auth_calls;
+static int auth_identity(void *ctx, const mq_conn_t *c, const mq_connect_t *co)
+{
+    (void)ctx;
+    (void)co;
+    g_auth_calls++;
+    if (mq_conn_listener(c) != 1 || !mq_conn_identity(c) ||
+        strcmp(mq_conn_identity(c), "alice") != 0)
+        return MQ_CONNACK_NOT_AUTHORIZED;
+    return MQ_CONNACK_ACCEPTED;
+}
+static void with_auth(mq_broker_config_t *cfg) { cfg->auth = auth_identity; }
+
+static void test_auth_hook_sees_listener_and_identity(void **state)
+{
+    (void)state;
+    mq_broker_t *b = new_broker(with_auth);
+    g_auth_calls = 0;
+    /* No identity: refused with return code 5. */
+    mq_conn_t *c = mq_broker_conn_open(b, NULL, 0);
+    mq_conn_set_listener(c, 1);
+    assert_true(feed(b, c, connect_pkt("x", true, 0, NULL, NULL, 0, false), 0) < 0);
+    assert_int_equal(drain(b, c)->b[3], MQ_CONNACK_NOT_AUTHORIZED);
+    assert_null(mq_conn_username(c));
+    mq_broker_conn_lost(b, c, 0);
+    /* Identity set by the transport: accepted, and it is the username. */
+    c = mq_broker_conn_open(b, NULL, 0);
+    mq_conn_set_listener(c, 1);
+    assert_int_equal(mq_conn_set_identity(b, c, "alice"), MQ_OK);
+    assert_int_equal(feed(b, c, connect_pkt("x", true, 0, NULL, NULL, 0, false), 0), MQ_OK);
+    assert_int_equal(drain(b, c)->b[3], 0);
+    assert_string_equal(mq_conn_username(c), "alice");
+    assert_int_equal(mq_conn_listener(c), 1);
+    mq_broker_conn_lost(b, c, 0);
+    assert_int_equal(g_auth_calls, 2);
+    teardown_broker(b); /* the copies were freed */
+}
+
 static void test_publish_fanout_shares_one_copy(void **state)
 {
     (void)state;
@@ -867,6 +906,7 @@ int main(void)
         cmocka_unit_test(test_first_packet_must_be_connect),
         cmocka_unit_test(test_bad_protocol_level_gets_connack_1),
         cmocka_unit_test(test_empty_id_rules),
+        cmocka_unit_test(test_auth_hook_sees_listener_and_identity),
         cmocka_unit_test(test_publish_fanout_shares_one_copy),
         cmocka_unit_test(test_overlapping_subscriptions_one_copy_max_qos),
         cmocka_unit_test(test_qos1_inflight_window_and_order),
