@@ -142,6 +142,13 @@ void mq_broker_free(mq_broker_t *b);
 
 void mq_broker_stats(const mq_broker_t *b, mq_broker_stats_t *out);
 
+/* Bytes the core holds in live objects now, without its caches of free
+ * objects (cheap: for a per-iteration check). */
+uint64_t mq_broker_memory(const mq_broker_t *b);
+/* Gives the core's cached free objects (pools, size-class free lists) back
+ * to the platform allocator, e.g. after many clients left. */
+void mq_broker_trim(mq_broker_t *b);
+
 /* A new transport connection. user is the platform's handle (borrowed).
  * Returns NULL when max_connections is reached or memory is short. */
 mq_conn_t *mq_broker_conn_open(mq_broker_t *b, void *user, mq_time_t now);

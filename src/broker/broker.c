@@ -270,6 +270,22 @@ void mq_broker_stats(const mq_broker_t *b, mq_broker_stats_t *out)
     out->memory_peak = b->mem.peak;
 }
 
+uint64_t mq_broker_memory(const mq_broker_t *b)
+{
+    return b->mem.used - mq_pool_cached_bytes(&b->conn_pool) -
+           mq_pool_cached_bytes(&b->sessions.pool) - mq_pool_cached_bytes(&b->outp.pub) -
+           mq_pool_cached_bytes(&b->outp.small);
+}
+
+void mq_broker_trim(mq_broker_t *b)
+{
+    mq_pool_trim(&b->conn_pool);
+    mq_pool_trim(&b->sessions.pool);
+    mq_pool_trim(&b->outp.pub);
+    mq_pool_trim(&b->outp.small);
+    mq_mem_trim(&b->mem);
+}
+
 /* ---- sessions ----------------------------------------------------------- */
 
 void mq__sub_detach(mq_broker_t *b, mq_session_t *s, const mq_subrec_t *r)

@@ -101,6 +101,13 @@ char *mq_mem_strndup(mq_mem_t *m, const void *s, size_t len)
     return p;
 }
 
+uint64_t mq_pool_cached_bytes(const mq_pool_t *p)
+{
+    int k = size_class(p->size);
+
+    return (uint64_t)p->cached * (k >= 0 ? class_size(k) : p->size);
+}
+
 void mq_pool_init(mq_pool_t *p, mq_mem_t *mem, size_t size, uint32_t limit)
 {
     memset(p, 0, sizeof(*p));

@@ -60,5 +60,7 @@ void *mq_pool_get(mq_pool_t *p);
 void mq_pool_put(mq_pool_t *p, void *obj);
 /* Returns cached objects to the allocator. */
 void mq_pool_trim(mq_pool_t *p);
+/* Bytes of mq_mem_t's count that the cached objects hold. */
+uint64_t mq_pool_cached_bytes(const mq_pool_t *p);
 
 #endif

@@ -436,6 +436,33 @@ static void test_auth_hook_sees_listener_and_identity(void **state)
     teardown_broker(b); /* the copies were freed */
 }
 
+static void test_trim_hands_cached_memory_back(void **state)
+{
+    (void)state;
+    mq_broker_t *b = new_broker(NULL);
+    mq_conn_t *c[50];
+    char id[16];
+    for (int i = 0; i < 50; i++) {
+        snprintf(id, sizeof id, "t%d", i);
+        c[i] = client(b, id, true, NULL);
+        subscribe(b, c[i], id, 1);
+    }
+    uint64_t peak = mq_broker_memory(b);
+    for (int i = 0; i < 50; i++)
+        mq_broker_conn_lost(b, c[i], 1);
+    uint64_t used = mq_broker_memory(b);
+    assert_true(used < peak);
+    size_t live_before = g_live;
+    mq_broker_trim(b);
+    assert_true(g_live < live_before);          /* the caches went back */
+    assert_int_equal(mq_broker_memory(b), used); /* live objects untouched */
+    /* The broker still works after a trim. */
+    mq_conn_t *x = client(b, "after", true, NULL);
+    subscribe(b, x, "a", 0);
+    mq_broker_conn_lost(b, x, 2);
+    teardown_broker(b);
+}
+
 static void test_publish_fanout_shares_one_copy(void **state)
 {
     (void)state;
@@ -907,6 +934,7 @@ int main(void)
         cmocka_unit_test(test_bad_protocol_level_gets_connack_1),
         cmocka_unit_test(test_empty_id_rules),
         cmocka_unit_test(test_auth_hook_sees_listener_and_identity),
+        cmocka_unit_test(test_trim_hands_cached_memory_back),
         cmocka_unit_test(test_publish_fanout_shares_one_copy),
         cmocka_unit_test(test_overlapping_subscriptions_one_copy_max_qos),
         cmocka_unit_test(test_qos1_inflight_window_and_order),

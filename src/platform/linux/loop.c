@@ -26,6 +26,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -47,6 +50,11 @@
 #define MQ_LINUX_READS_PER_EVENT 4
 #define MQ_LINUX_MAX_EVENTS 256
 #define MQ_LINUX_MAX_LISTENERS 64
+/* Memory handback: when the core's memory fell by at least this much (and by
+ * a quarter) from its high mark, and stayed down for MQ_LINUX_TRIM_DELAY_MS,
+ * its caches and the C library's free pages go back to the system. */
+#define MQ_LINUX_TRIM_MIN_DROP (1024u * 1024u)
+#define MQ_LINUX_TRIM_DELAY_MS 2000
 /* Batches of at most this many events flush after each event. */
 #define MQ_LINUX_EAGER_EVENTS 4
 /* iovecs per writev (well below IOV_MAX = 1024). */
@@ -111,6 +119,8 @@ struct mq_linux_loop {
     mq_linux_conn_t *linger_head, *linger_tail;
     size_t n_lingering;
     uint8_t *buf;
+    uint64_t trim_hi;   /* core memory high mark since the last handback */
+    mq_time_t trim_at;  /* when to hand memory back, 0 = not planned */
 };
 
 static int mq_linux_ctl(mq_linux_loop_t *loop, int op, mq_linux_handle_t *h, uint32_t events)
@@ -551,6 +561,41 @@ static void mq_linux_signal(mq_linux_loop_t *loop)
 /* ---- the loop ---------------------------------------------------------- */
 
 /*
+ * After a crowd of clients left, RSS would otherwise stay at its peak:
+ * the core keeps freed objects cached and malloc keeps freed pages. Checked
+ * once per iteration (one load and compare). Returns the deadline, moved
+ * earlier when a handback is planned.
+ */
+static mq_time_t mq_linux_trim(mq_linux_loop_t *loop, mq_time_t now, mq_time_t deadline)
+{
+    uint64_t used = mq_broker_memory(loop->b);
+    uint64_t drop;
+
+    if (used > loop->trim_hi)
+        loop->trim_hi = used;
+    drop = loop->trim_hi - used;
+    if (drop < MQ_LINUX_TRIM_MIN_DROP || drop < loop->trim_hi / 4) {
+        loop->trim_at = 0;
+        return deadline;
+    }
+    if (loop->trim_at == 0)
+        loop->trim_at = now + MQ_LINUX_TRIM_DELAY_MS;
+    if (now >= loop->trim_at) {
+        mq_broker_trim(loop->b);
+#if defined(__GLIBC__)
+        malloc_trim(0);
+#endif
+        mq_linux_logf(loop->log, MQ_LOG_DEBUG, "memory handed back: %llu kB in use, was %llu kB",
+                      (unsigned long long)(used / 1024),
+                      (unsigned long long)(loop->trim_hi / 1024));
+        loop->trim_hi = used;
+        loop->trim_at = 0;
+        return deadline;
+    }
+    return loop->trim_at < deadline ? loop->trim_at : deadline;
+}
+
+/*
  * Runs the core's timers, then sends what every connection has pending.
  * Closing a connection can give the core new work (a will to deliver, a
  * session timer), so it goes round again until a pass closes nothing.
@@ -588,7 +633,7 @@ static mq_time_t mq_linux_service(mq_linux_loop_t *loop, mq_time_t now)
         mq_linux_linger_end(loop, loop->linger_head);
     if (loop->linger_head && loop->linger_head->linger_until < deadline)
         deadline = loop->linger_head->linger_until;
-    return deadline;
+    return mq_linux_trim(loop, now, deadline);
 }
 
 static int mq_linux_timeout(const mq_linux_loop_t *loop, mq_time_t deadline, mq_time_t now)
