@@ -341,6 +341,15 @@ static void conn_out(mqb_conn_t *c, const uint8_t *p, size_t n)
     c->wlen += n;
 }
 
+/* Queues a PUBACK (4), PUBREC (5), PUBREL (6) or PUBCOMP (7). */
+static void conn_ack(mqb_conn_t *c, uint8_t type, uint16_t pid)
+{
+    uint8_t ack[4];
+    size_t n = mq_bench_ack(ack, type, pid);
+
+    conn_out(c, ack, n);
+}
+
 static void ep_mod(mqb_run_t *r, mqb_conn_t *c, bool out)
 {
     struct epoll_event ev = {.events = EPOLLIN | (out ? EPOLLOUT : 0u), .data.ptr = c};
@@ -613,7 +622,6 @@ static void handle_packet(mqb_run_t *r, mqb_conn_t *c, const uint8_t *pkt, size_
 {
     uint8_t type = pkt[0] >> 4;
     const uint8_t *b = pkt + hdr;
-    uint8_t ack[4];
     uint16_t pid = rl >= 2 ? (uint16_t)((b[0] << 8) | b[1]) : 0;
 
     /* MQTT 5 acks may carry a reason code; >= 0x80 is a failure. */
@@ -631,13 +639,13 @@ static void handle_packet(mqb_run_t *r, mqb_conn_t *c, const uint8_t *pkt, size_
             }
             on_delivery(r, c, &pb, rx);
             if (pb.qos == 1) {
-                conn_out(c, ack, mq_bench_ack(ack, 4, pb.pid));
+                conn_ack(c, 4, pb.pid);
             } else if (pb.qos == 2) {
-                conn_out(c, ack, mq_bench_ack(ack, 5, pb.pid));
+                conn_ack(c, 5, pb.pid);
                 c->qos2_open++;
             }
         } else if (type == 6) {
-            conn_out(c, ack, mq_bench_ack(ack, 7, pid));
+            conn_ack(c, 7, pid);
             if (c->qos2_open)
                 c->qos2_open--;
         } else if (type != 13) {
@@ -648,7 +656,7 @@ static void handle_packet(mqb_run_t *r, mqb_conn_t *c, const uint8_t *pkt, size_
     if ((type == 4 && r->o.qos == 1) || (type == 7 && r->o.qos == 2)) {
         on_pub_ack(r, c, pid);
     } else if (type == 5 && r->o.qos == 2) {
-        conn_out(c, ack, mq_bench_ack(ack, 6, pid));
+        conn_ack(c, 6, pid);
     } else if (type != 13) {
         r->proto_errors++;
     }
@@ -1138,7 +1146,6 @@ static void run_retained(mqb_run_t *r, mqb_result_t *res)
             if ((pk[0] >> 4) == 3) {
                 mq_bench_publish_t pb;
                 mq_bench_stamp_t st;
-                uint8_t ack[4];
 
                 if (mq_bench_parse_publish(pk[0] & 0x0f, pk + hdr, rl, o->level, &pb) < 0 ||
                     pb.payload_len != o->payload) {
@@ -1159,15 +1166,12 @@ static void run_retained(mqb_run_t *r, mqb_result_t *res)
                         mq_bench_hist_record(&r->hist, rx - t0);
                         last = rx;
                     }
-                    if (pb.qos == 1)
-                        conn_out(&sub, ack, mq_bench_ack(ack, 4, pb.pid));
-                    else if (pb.qos == 2)
-                        conn_out(&sub, ack, mq_bench_ack(ack, 5, pb.pid));
+                    if (pb.qos == 1 || pb.qos == 2)
+                        conn_ack(&sub, pb.qos == 1 ? 4 : 5, pb.pid);
                 }
             } else if ((pk[0] >> 4) == 6) {
-                uint8_t ack[4];
 
-                conn_out(&sub, ack, mq_bench_ack(ack, 7, (uint16_t)((pk[hdr] << 8) | pk[hdr + 1])));
+                conn_ack(&sub, 7, (uint16_t)((pk[hdr] << 8) | pk[hdr + 1]));
             } else if ((pk[0] >> 4) == 9) {
                 if (rl < 3 || pk[hdr + rl - 1] >= 0x80)
                     die("retained: subscription refused");
