@@ -109,6 +109,7 @@ typedef struct mq_broker_config {
                                        (Mosquitto's max_topic_alias; default 10) */
     const char *response_information; /* MQTT 5 Response Information sent when a client
                                          requests it; NULL = none (borrowed) */
+    bool connection_messages;       /* log each client's connection (default true) */
     mq_auth_fn auth;                /* NULL: allow_anonymous decides */
     void *auth_ctx;
     mq_enhanced_auth_fn enhanced_auth; /* NULL: no authentication method */

@@ -24,17 +24,74 @@ extern "C" {
 
 #define MQ_CONFIG_MAX_LISTENERS 16
 #define MQ_CONFIG_ADDR_MAX 128
+/* File paths kept in the configuration (pid_file, log_dest file, include_dir). */
+#define MQ_CONFIG_PATH_MAX 256
+/* A unix socket path must fit sockaddr_un.sun_path (108 bytes on Linux). */
+#define MQ_CONFIG_SOCKET_PATH_MAX 108
+#define MQ_CONFIG_IFNAME_MAX 16 /* IFNAMSIZ */
+#define MQ_CONFIG_NAME_MAX 64   /* user */
+
+/* socket_domain */
+enum mq_socket_domain { MQ_DOMAIN_ANY = 0, MQ_DOMAIN_IPV4 = 4, MQ_DOMAIN_IPV6 = 6 };
 
 typedef struct mq_listener_config {
     char address[MQ_CONFIG_ADDR_MAX]; /* "" = all addresses (Mosquitto's rule) */
     uint16_t port;
+    /* ---- ops (issue 6): unix sockets, socket_domain, bind_interface,
+     * per-listener max_connections ---- */
+    /* `listener 0 /path`: a unix domain socket at this path ("" = TCP). */
+    char socket_path[MQ_CONFIG_SOCKET_PATH_MAX];
+    uint8_t domain;                          /* enum mq_socket_domain */
+    char bind_interface[MQ_CONFIG_IFNAME_MAX]; /* "" = none */
+    uint32_t max_connections;                /* this listener; 0 = unlimited */
 } mq_listener_config_t;
+
+/* log_dest: where log lines go (several may be set). */
+enum mq_log_dest {
+    MQ_LOG_DEST_STDERR = 1u << 0,
+    MQ_LOG_DEST_STDOUT = 1u << 1,
+    MQ_LOG_DEST_FILE = 1u << 2,
+    MQ_LOG_DEST_SYSLOG = 1u << 3,
+};
+
+/* log_type: which lines are logged; one bit per Mosquitto log type. */
+enum mq_log_type {
+    MQ_LOG_TYPE_ERROR = 1u << 0,
+    MQ_LOG_TYPE_WARNING = 1u << 1,
+    MQ_LOG_TYPE_NOTICE = 1u << 2,
+    MQ_LOG_TYPE_INFORMATION = 1u << 3,
+    MQ_LOG_TYPE_DEBUG = 1u << 4,
+    MQ_LOG_TYPE_SUBSCRIBE = 1u << 5,
+    MQ_LOG_TYPE_UNSUBSCRIBE = 1u << 6,
+    MQ_LOG_TYPE_WEBSOCKETS = 1u << 7,
+    MQ_LOG_TYPE_ALL = 0xffu,
+    /* Mosquitto's default: error, warning, notice and information. */
+    MQ_LOG_TYPE_DEFAULT = 0x0fu,
+};
 
 typedef struct mq_config {
     mq_broker_config_t broker;
     mq_listener_config_t listeners[MQ_CONFIG_MAX_LISTENERS];
     size_t n_listeners;
-    bool verbose;            /* log_type all / -v */
+    /* ---- ops (issue 6): logging, process, include_dir ---- */
+    uint32_t log_dest;       /* enum mq_log_dest bits; default stderr; 0 = none */
+    char log_file[MQ_CONFIG_PATH_MAX]; /* log_dest file PATH */
+    uint32_t log_types;      /* enum mq_log_type bits; -v = all */
+    uint8_t log_facility;    /* log_facility 0..7 = LOG_LOCAL0..7; 255 = daemon */
+    bool log_timestamp;      /* default true */
+    char log_timestamp_format[64]; /* strftime format; "" = seconds since the epoch */
+    char pid_file[MQ_CONFIG_PATH_MAX]; /* "" = none */
+    char user[MQ_CONFIG_NAME_MAX];     /* privileges dropped to it when started as root */
+    bool per_listener_settings; /* stored; applied by the authentication code */
+    /* Parser state carried across files (include_dir) and calls: the
+     * listener later per-listener directives apply to (-1: none yet, so
+     * they apply globally) and the legacy port/bind_address listener. */
+    int cur_listener;
+    int default_listener;
+    /* Set by the log_dest / log_type directives: the first of each in a
+     * configuration replaces the default instead of adding to it. */
+    bool log_dest_set;
+    bool log_types_set;
     /* response_information TEXT (MQTT 5); broker.response_information
      * points here once set, so keep this struct alive with the broker. */
     char response_information[256];
@@ -44,7 +101,30 @@ typedef struct mq_config {
 typedef void (*mq_config_diag_fn)(void *ctx, const char *file, unsigned line, bool is_error,
                                   const char *msg);
 
-/* Defaults: mq_broker_config_defaults() and no listener. */
+/*
+ * include_dir DIR: the platform reads the directory. Called with DIR
+ * (NUL-terminated) and the file:line of the directive; it must feed every
+ * file of DIR whose name passes mq_config_include_name() to
+ * mq_config_parse_include(), in the order of mq_config_include_sort(), and
+ * report its own problems (unreadable directory or file) through io->diag with
+ * the file:line given; its own context is io->include_ctx. Returns MQ_OK, or MQ_ECONFIG if it or a file had an
+ * error. As in Mosquitto, include_dir is only allowed in the main file, so
+ * the recursion is one level deep.
+ */
+struct mq_config_io;
+typedef int (*mq_config_include_fn)(const struct mq_config_io *io, mq_config_t *cfg,
+                                    const char *dir, const char *file, unsigned line);
+
+typedef struct mq_config_io {
+    mq_config_diag_fn diag;        /* may be NULL */
+    void *diag_ctx;
+    mq_config_include_fn include;  /* NULL: include_dir is an error */
+    void *include_ctx;
+    unsigned depth;                /* 0 for the main file */
+} mq_config_io_t;
+
+/* Defaults: mq_broker_config_defaults(), no listener, log to stderr with
+ * timestamps, Mosquitto's default log types. */
 void mq_config_init(mq_config_t *cfg);
 
 /*
@@ -55,6 +135,23 @@ void mq_config_init(mq_config_t *cfg);
  */
 int mq_config_parse(mq_config_t *cfg, const char *text, size_t len, const char *filename,
                     mq_config_diag_fn diag, void *diag_ctx);
+
+/* mq_config_parse() with an include_dir reader: the main file (depth 0). */
+int mq_config_parse_io(mq_config_t *cfg, const char *text, size_t len, const char *filename,
+                       const mq_config_io_t *io);
+
+/* For the include callback: parses one file of an include_dir with the io
+ * the callback got (at depth 1, so a further include_dir is refused). */
+int mq_config_parse_include(mq_config_t *cfg, const char *text, size_t len,
+                            const char *filename, const mq_config_io_t *io);
+
+/* Whether an include_dir entry is read: a name ending in ".conf" with at
+ * least one character before it (Mosquitto's rule). */
+bool mq_config_include_name(const char *name);
+
+/* Sorts include_dir file names in Mosquitto's order: byte order (strcmp),
+ * so capital letters come first. */
+void mq_config_include_sort(char **names, size_t n);
 
 /* Adds a listener (used by -p PORT). Returns MQ_ELIMIT when full. */
 int mq_config_add_listener(mq_config_t *cfg, const char *address, uint16_t port);

@@ -150,6 +150,7 @@ void mq_broker_config_defaults(mq_broker_config_t *cfg)
     cfg->connect_timeout = 10;
     cfg->close_timeout = 5;
     cfg->max_topic_alias = 10;        /* Mosquitto: max_topic_alias 10 */
+    cfg->connection_messages = true;  /* Mosquitto: connection_messages true */
 }
 
 static void release_retained(void *ctx, void *value)

@@ -350,8 +350,10 @@ static int handle_connect(mq_broker_t *b, mq_conn_t *c, const mq_packet_t *pkt)
             plen = 0;
     }
     out_connack(b, c, present, MQ_CONNACK_ACCEPTED, props, plen);
-    mq__log(b, MQ_LOG_INFO, "client %s connected (MQTT %s, clean %d, keepalive %u)", s->client_id,
-            v5 ? "5" : c->proto == MQ_PROTO_V31 ? "3.1" : "3.1.1", co->clean, keepalive);
+    if (b->cfg.connection_messages)
+        mq__log(b, MQ_LOG_INFO, "client %s connected (MQTT %s, clean %d, keepalive %u)",
+                s->client_id, v5 ? "5" : c->proto == MQ_PROTO_V31 ? "3.1" : "3.1.1", co->clean,
+                keepalive);
     if (present)
         mq__resume(b, s);
     return MQ_OK;

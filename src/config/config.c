@@ -18,6 +18,14 @@
  * field of mq_config_t it sets and its range. Directives Mosquitto knows but
  * musqratt does not implement are listed in mq__unsupported[] and only warned
  * about, so that an existing mosquitto.conf keeps working.
+ *
+ * Per-listener directives (socket_domain, bind_interface, max_connections)
+ * apply to the last `listener` line; before any, socket_domain and
+ * bind_interface apply to Mosquitto's default listener (port/bind_address)
+ * and max_connections limits all connections together. include_dir is read
+ * by the platform through a callback (mq_config_io_t), which feeds each file
+ * back to the parser; that state (current listener) lives in mq_config_t so
+ * that it carries across files as in Mosquitto.
  */
 #include "musqratt/config.h"
 
@@ -25,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "musqratt/codec.h"
@@ -52,10 +61,8 @@ typedef struct mq__parser {
     unsigned line;
     mq_config_diag_fn diag;
     void *diag_ctx;
+    const mq_config_io_t *io; /* include_dir reader and depth */
     unsigned errors;
-    /* The listener made by the legacy `port` / `bind_address` directives
-     * (Mosquitto's "default listener"); -1 until one of them is seen. */
-    int default_listener;
 } mq__parser_t;
 
 struct mq__directive;
@@ -278,10 +285,13 @@ static mq_listener_config_t *mq__new_listener(mq__parser_t *p, const mq__directi
     l = &cfg->listeners[cfg->n_listeners++];
     memset(l, 0, sizeof *l);
     l->port = 1883;
+    cfg->cur_listener = (int)(l - cfg->listeners);
     return l;
 }
 
-/* listener PORT [ADDRESS] */
+/* listener PORT [ADDRESS]; listener 0 /PATH is a unix domain socket
+ * (Mosquitto 2.0). Port 0 with an address that is not a path (no '/') is
+ * musqratt's ephemeral TCP port. */
 static void mq__dir_listener(mq__parser_t *p, const mq__directive_t *d, const mq__tok_t *args,
                              size_t nargs)
 {
@@ -291,8 +301,16 @@ static void mq__dir_listener(mq__parser_t *p, const mq__directive_t *d, const mq
     memset(&tmp, 0, sizeof tmp);
     if (!mq__port(p, d, args[0], &tmp.port))
         return;
-    if (nargs > 1 && !mq__address(p, d, args[1], tmp.address))
+    if (nargs > 1 && tmp.port == 0 && memchr(args[1].p, '/', args[1].len)) {
+        if (args[1].len >= sizeof tmp.socket_path) {
+            mq__report(p, true, "%s: unix socket path is longer than %zu bytes", d->name,
+                       sizeof tmp.socket_path - 1);
+            return;
+        }
+        memcpy(tmp.socket_path, args[1].p, args[1].len);
+    } else if (nargs > 1 && !mq__address(p, d, args[1], tmp.address)) {
         return;
+    }
     l = mq__new_listener(p, d);
     if (l)
         *l = tmp;
@@ -303,13 +321,27 @@ static void mq__dir_listener(mq__parser_t *p, const mq__directive_t *d, const mq
 static mq_listener_config_t *mq__default_listener(mq__parser_t *p, const mq__directive_t *d)
 {
     mq_listener_config_t *l;
+    int cur = p->cfg->cur_listener;
 
-    if (p->default_listener >= 0)
-        return &p->cfg->listeners[p->default_listener];
+    if (p->cfg->default_listener >= 0)
+        return &p->cfg->listeners[p->cfg->default_listener];
     l = mq__new_listener(p, d);
-    if (l)
-        p->default_listener = (int)(l - p->cfg->listeners);
+    if (l) {
+        p->cfg->default_listener = (int)(l - p->cfg->listeners);
+        /* Only `listener` changes the listener later per-listener
+         * directives apply to. */
+        p->cfg->cur_listener = cur;
+    }
     return l;
+}
+
+/* The listener a per-listener directive applies to: the last `listener`,
+ * else (as in Mosquitto) the default listener. */
+static mq_listener_config_t *mq__listener_for(mq__parser_t *p, const mq__directive_t *d)
+{
+    if (p->cfg->cur_listener >= 0 && (size_t)p->cfg->cur_listener < p->cfg->n_listeners)
+        return &p->cfg->listeners[p->cfg->cur_listener];
+    return mq__default_listener(p, d);
 }
 
 static void mq__dir_port(mq__parser_t *p, const mq__directive_t *d, const mq__tok_t *args,
@@ -338,22 +370,25 @@ static void mq__dir_bind_address(mq__parser_t *p, const mq__directive_t *d,
         memcpy(l->address, addr, sizeof addr);
 }
 
-/* Mosquitto: -1 (its default) means unlimited; so does 0 for the core. */
+/* Mosquitto: -1 (its default) means unlimited; so does 0 for the core.
+ * After a `listener` line it limits that listener (Mosquitto 2's meaning);
+ * before any, all connections together (the core's limit). */
 static void mq__dir_max_connections(mq__parser_t *p, const mq__directive_t *d,
                                     const mq__tok_t *args, size_t nargs)
 {
-    uint64_t v;
+    uint64_t v = 0;
+    int cur = p->cfg->cur_listener;
 
-    if (mq__tok_is(args[0], "-1")) {
-        p->cfg->broker.max_connections = 0;
-        return;
-    }
-    if (args[0].len > 0 && args[0].p[0] == '-') {
+    if (args[0].len > 0 && args[0].p[0] == '-' && !mq__tok_is(args[0], "-1")) {
         mq__report(p, true, "%s: '%.*s' must be -1 (unlimited) or a count", d->name,
                    MQ__Q(args[0]));
         return;
     }
-    if (mq__number(p, d, args[0], 0, UINT32_MAX, false, &v))
+    if (!mq__tok_is(args[0], "-1") && !mq__number(p, d, args[0], 0, UINT32_MAX, false, &v))
+        return;
+    if (cur >= 0 && (size_t)cur < p->cfg->n_listeners)
+        p->cfg->listeners[cur].max_connections = (uint32_t)v;
+    else
         p->cfg->broker.max_connections = (uint32_t)v;
 }
 
@@ -409,28 +444,188 @@ static void mq__dir_duration(mq__parser_t *p, const mq__directive_t *d, const mq
     p->cfg->broker.persistent_client_expiration = (uint32_t)(v * unit);
 }
 
-/* log_type may be given many times, as in Mosquitto; only all/debug change
- * what musqratt logs (debug lines), none turns them off again. */
+/* ---- ops (issue 6): logging, process, listener options, include_dir ---- */
+
+/* The rest of the line from args[0] on (blanks inside kept), NUL-terminated
+ * into out[cap]. */
+static bool mq__rest(mq__parser_t *p, const mq__directive_t *d, const mq__tok_t *args,
+                     size_t nargs, char *out, size_t cap)
+{
+    const char *start = args[0].p;
+    size_t n = (size_t)(args[nargs - 1].p + args[nargs - 1].len - start);
+
+    if (n >= cap) {
+        mq__report(p, true, "%s: longer than %zu bytes", d->name, cap - 1);
+        return false;
+    }
+    memcpy(out, start, n);
+    out[n] = '\0';
+    return true;
+}
+
+/* pid_file, user: a string field of mq_config_t (d->offset, d->max = size). */
+static void mq__dir_string(mq__parser_t *p, const mq__directive_t *d, const mq__tok_t *args,
+                           size_t nargs)
+{
+    mq__rest(p, d, args, nargs, (char *)p->cfg + d->offset, (size_t)d->max);
+}
+
+/* log_type may be given many times, as in Mosquitto: the first one
+ * replaces the default (error, warning, notice, information), the next ones
+ * add to it; none logs nothing, all everything. */
 static void mq__dir_log_type(mq__parser_t *p, const mq__directive_t *d, const mq__tok_t *args,
                              size_t nargs)
 {
-    static const char *const quiet[] = {"error",     "warning",     "notice",
-                                        "information", "subscribe", "unsubscribe",
-                                        "websockets"};
+    static const struct {
+        const char *name;
+        uint32_t bits;
+    } types[] = {
+        {"error", MQ_LOG_TYPE_ERROR},
+        {"warning", MQ_LOG_TYPE_WARNING},
+        {"notice", MQ_LOG_TYPE_NOTICE},
+        {"information", MQ_LOG_TYPE_INFORMATION},
+        {"debug", MQ_LOG_TYPE_DEBUG},
+        {"subscribe", MQ_LOG_TYPE_SUBSCRIBE},
+        {"unsubscribe", MQ_LOG_TYPE_UNSUBSCRIBE},
+        {"websockets", MQ_LOG_TYPE_WEBSOCKETS},
+        {"all", MQ_LOG_TYPE_ALL},
+        {"none", 0},
+    };
     mq__tok_t t = args[0];
 
-    if (mq__tok_is(t, "all") || mq__tok_is(t, "debug")) {
-        p->cfg->verbose = true;
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        if (!mq__tok_is(t, types[i].name))
+            continue;
+        if (!p->cfg->log_types_set || types[i].bits == 0)
+            p->cfg->log_types = 0;
+        p->cfg->log_types_set = true;
+        p->cfg->log_types |= types[i].bits;
         return;
     }
-    if (mq__tok_is(t, "none")) {
-        p->cfg->verbose = false;
-        return;
-    }
-    for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++)
-        if (mq__tok_is(t, quiet[i]))
-            return;
     mq__report(p, true, "%s: unknown log type '%.*s'", d->name, MQ__Q(t));
+}
+
+/* log_dest stderr|stdout|syslog|none|file PATH; repeatable: the first one
+ * replaces the default (stderr), the next ones add destinations. */
+static void mq__dir_log_dest(mq__parser_t *p, const mq__directive_t *d, const mq__tok_t *args,
+                             size_t nargs)
+{
+    mq_config_t *cfg = p->cfg;
+    mq__tok_t t = args[0];
+    uint32_t bit;
+
+    if (mq__tok_is(t, "topic") || mq__tok_is(t, "dlt")) {
+        mq__report(p, false, "%s %.*s is not supported by musqratt; ignored", d->name,
+                   MQ__Q(t));
+        return;
+    }
+    if (mq__tok_is(t, "file")) {
+        if (nargs < 2) {
+            mq__report(p, true, "%s: file needs a path", d->name);
+            return;
+        }
+        if (!mq__rest(p, d, args + 1, nargs - 1, cfg->log_file, sizeof cfg->log_file))
+            return;
+        bit = MQ_LOG_DEST_FILE;
+    } else {
+        if (nargs > 1) {
+            mq__report(p, true, "%s: too many arguments for %.*s", d->name, MQ__Q(t));
+            return;
+        }
+        if (mq__tok_is(t, "stderr"))
+            bit = MQ_LOG_DEST_STDERR;
+        else if (mq__tok_is(t, "stdout"))
+            bit = MQ_LOG_DEST_STDOUT;
+        else if (mq__tok_is(t, "syslog"))
+            bit = MQ_LOG_DEST_SYSLOG;
+        else if (mq__tok_is(t, "none"))
+            bit = 0;
+        else {
+            mq__report(p, true,
+                       "%s: unknown destination '%.*s' (stderr, stdout, file, syslog, none)",
+                       d->name, MQ__Q(t));
+            return;
+        }
+    }
+    if (!cfg->log_dest_set || bit == 0)
+        cfg->log_dest = 0;
+    cfg->log_dest_set = true;
+    cfg->log_dest |= bit;
+}
+
+static void mq__dir_log_facility(mq__parser_t *p, const mq__directive_t *d,
+                                 const mq__tok_t *args, size_t nargs)
+{
+    uint64_t v;
+
+    if (mq__number(p, d, args[0], 0, 7, false, &v))
+        p->cfg->log_facility = (uint8_t)v;
+}
+
+static void mq__dir_log_timestamp_format(mq__parser_t *p, const mq__directive_t *d,
+                                         const mq__tok_t *args, size_t nargs)
+{
+    mq__rest(p, d, args, nargs, p->cfg->log_timestamp_format,
+             sizeof p->cfg->log_timestamp_format);
+}
+
+/* socket_domain ipv4|ipv6 (current listener) */
+static void mq__dir_socket_domain(mq__parser_t *p, const mq__directive_t *d,
+                                  const mq__tok_t *args, size_t nargs)
+{
+    uint8_t dom;
+    mq_listener_config_t *l;
+
+    if (mq__tok_is(args[0], "ipv4"))
+        dom = MQ_DOMAIN_IPV4;
+    else if (mq__tok_is(args[0], "ipv6"))
+        dom = MQ_DOMAIN_IPV6;
+    else {
+        mq__report(p, true, "%s: '%.*s' is not ipv4 or ipv6", d->name, MQ__Q(args[0]));
+        return;
+    }
+    l = mq__listener_for(p, d);
+    if (l)
+        l->domain = dom;
+}
+
+/* bind_interface NAME (current listener) */
+static void mq__dir_bind_interface(mq__parser_t *p, const mq__directive_t *d,
+                                   const mq__tok_t *args, size_t nargs)
+{
+    mq_listener_config_t *l;
+
+    if (args[0].len >= MQ_CONFIG_IFNAME_MAX) {
+        mq__report(p, true, "%s: interface name is longer than %d bytes", d->name,
+                   MQ_CONFIG_IFNAME_MAX - 1);
+        return;
+    }
+    l = mq__listener_for(p, d);
+    if (!l)
+        return;
+    memcpy(l->bind_interface, args[0].p, args[0].len);
+    l->bind_interface[args[0].len] = '\0';
+}
+
+/* include_dir DIR: read by the platform through io->include. */
+static void mq__dir_include_dir(mq__parser_t *p, const mq__directive_t *d,
+                                const mq__tok_t *args, size_t nargs)
+{
+    char dir[MQ_CONFIG_PATH_MAX];
+
+    if (p->io->depth > 0) {
+        mq__report(p, true, "%s: only allowed in the main configuration file (as in Mosquitto)",
+                   d->name);
+        return;
+    }
+    if (!p->io->include) {
+        mq__report(p, true, "%s: no directory reader here", d->name);
+        return;
+    }
+    if (!mq__rest(p, d, args, nargs, dir, sizeof dir))
+        return;
+    if (p->io->include(p->io, p->cfg, dir, p->file, p->line) != MQ_OK)
+        p->errors++; /* already reported, with the included file's name */
 }
 
 static void mq__dir_shared_strategy(mq__parser_t *p, const mq__directive_t *d,
@@ -472,6 +667,9 @@ static void mq__dir_response_information(mq__parser_t *p, const mq__directive_t 
 #define MQ__UINT(n, f, lo, hi) {n, 1, 1, mq__dir_uint, MQ__FIELD(f), lo, hi, false}
 #define MQ__UINT_Z(n, f, lo, hi) {n, 1, 1, mq__dir_uint, MQ__FIELD(f), lo, hi, true}
 #define MQ__CUSTOM(n, lo, hi, fn) {n, lo, hi, fn, 0, 0, 0, 0, false}
+#define MQ__STRING(n, f, lo, hi) \
+    {n, lo, hi, mq__dir_string, offsetof(mq_config_t, f), 0, 0, sizeof(((mq_config_t *)0)->f), false}
+#define MQ__REST (MQ__MAX_TOKENS - 1)
 
 static const mq__directive_t mq__directives[] = {
     MQ__CUSTOM("listener", 1, 2, mq__dir_listener),
@@ -491,7 +689,19 @@ static const mq__directive_t mq__directives[] = {
     MQ__CUSTOM("persistent_client_expiration", 1, 1, mq__dir_duration),
     MQ__CUSTOM("set_tcp_nodelay", 1, 1, mq__dir_bool_ignored),
     MQ__BOOL("allow_zero_length_clientid", broker.allow_zero_length_clientid),
+    /* ---- ops (issue 6) ---- */
     MQ__CUSTOM("log_type", 1, 1, mq__dir_log_type),
+    MQ__CUSTOM("log_dest", 1, MQ__REST, mq__dir_log_dest),
+    MQ__CUSTOM("log_facility", 1, 1, mq__dir_log_facility),
+    MQ__BOOL("log_timestamp", log_timestamp),
+    MQ__CUSTOM("log_timestamp_format", 1, MQ__REST, mq__dir_log_timestamp_format),
+    MQ__BOOL("connection_messages", broker.connection_messages),
+    MQ__STRING("pid_file", pid_file, 1, MQ__REST),
+    MQ__STRING("user", user, 1, 1),
+    MQ__BOOL("per_listener_settings", per_listener_settings),
+    MQ__CUSTOM("socket_domain", 1, 1, mq__dir_socket_domain),
+    MQ__CUSTOM("bind_interface", 1, 1, mq__dir_bind_interface),
+    MQ__CUSTOM("include_dir", 1, MQ__REST, mq__dir_include_dir),
     MQ__UINT("max_topic_alias", broker.max_topic_alias, 0, UINT16_MAX),
     /* musqratt's own */
     MQ__UINT("max_memory", broker.max_memory, 0, UINT64_MAX),
@@ -509,25 +719,23 @@ static const char *const mq__unsupported[] = {
     "password_file", "acl_file", "psk_file", "psk_hint", "auth_plugin", "plugin",
     "global_plugin", "auth_plugin_deny_special_chars", "clientid_prefixes", "auto_id_prefix",
     "use_identity_as_username", "use_subject_as_username", "use_username_as_clientid",
-    "per_listener_settings",
     /* TLS */
     "cafile", "capath", "certfile", "keyfile", "crlfile", "dhparamfile", "require_certificate",
     "tls_version", "ciphers", "ciphers_tls1.3", "tls_engine", "tls_engine_kpass_sha1",
     "tls_keyform",
     /* listeners */
-    "protocol", "socket_domain", "bind_interface", "mount_point", "http_dir",
+    "protocol", "mount_point", "http_dir",
     "websockets_log_level", "websockets_headers_size",
     "accept_protocol_versions", "enable_proxy_protocol",
     /* persistence */
     "persistence", "persistence_location", "persistence_file", "autosave_interval",
     "autosave_on_changes", "retained_persistence",
     /* logging and process */
-    "log_dest", "log_facility", "log_timestamp", "log_timestamp_format", "connection_messages",
-    "sys_interval", "pid_file", "user", "include_dir",
+    "sys_interval",
     /* messages and limits */
     "upgrade_outgoing_qos", "max_inflight_bytes", "check_retain_source", "memory_limit",
     "allow_duplicate_messages", "retry_interval", "store_clean_interval",
-    "global_max_clients", "global_max_connections",
+    "global_max_clients", "global_max_connections", "max_qos",
     /* bridges (plus every bridge_* directive) */
     "connection", "address", "addresses", "topic", "cleansession", "local_cleansession",
     "clientid", "idle_timeout", "keepalive_interval", "local_clientid", "local_password",
@@ -632,10 +840,16 @@ void mq_config_init(mq_config_t *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     mq_broker_config_defaults(&cfg->broker);
+    cfg->log_dest = MQ_LOG_DEST_STDERR;
+    cfg->log_types = MQ_LOG_TYPE_DEFAULT;
+    cfg->log_facility = 255; /* LOG_DAEMON */
+    cfg->log_timestamp = true;
+    cfg->cur_listener = -1;
+    cfg->default_listener = -1;
 }
 
-int mq_config_parse(mq_config_t *cfg, const char *text, size_t len, const char *filename,
-                    mq_config_diag_fn diag, void *diag_ctx)
+static int mq__parse(mq_config_t *cfg, const char *text, size_t len, const char *filename,
+                     const mq_config_io_t *io)
 {
     mq__parser_t p;
     size_t pos = 0;
@@ -643,9 +857,9 @@ int mq_config_parse(mq_config_t *cfg, const char *text, size_t len, const char *
     memset(&p, 0, sizeof p);
     p.cfg = cfg;
     p.file = filename ? filename : "(config)";
-    p.diag = diag;
-    p.diag_ctx = diag_ctx;
-    p.default_listener = -1;
+    p.diag = io->diag;
+    p.diag_ctx = io->diag_ctx;
+    p.io = io;
 
     while (pos < len) {
         const char *nl = memchr(text + pos, '\n', len - pos);
@@ -656,6 +870,53 @@ int mq_config_parse(mq_config_t *cfg, const char *text, size_t len, const char *
         pos = end + 1;
     }
     return p.errors ? MQ_ECONFIG : MQ_OK;
+}
+
+int mq_config_parse(mq_config_t *cfg, const char *text, size_t len, const char *filename,
+                    mq_config_diag_fn diag, void *diag_ctx)
+{
+    mq_config_io_t io;
+
+    memset(&io, 0, sizeof io);
+    io.diag = diag;
+    io.diag_ctx = diag_ctx;
+    return mq__parse(cfg, text, len, filename, &io);
+}
+
+int mq_config_parse_io(mq_config_t *cfg, const char *text, size_t len, const char *filename,
+                       const mq_config_io_t *io)
+{
+    mq_config_io_t main_io = *io;
+
+    main_io.depth = 0;
+    return mq__parse(cfg, text, len, filename, &main_io);
+}
+
+int mq_config_parse_include(mq_config_t *cfg, const char *text, size_t len,
+                            const char *filename, const mq_config_io_t *io)
+{
+    mq_config_io_t inc = *io;
+
+    inc.depth = io->depth + 1;
+    return mq__parse(cfg, text, len, filename, &inc);
+}
+
+bool mq_config_include_name(const char *name)
+{
+    size_t n = strlen(name);
+
+    return n > 5 && strcmp(name + n - 5, ".conf") == 0;
+}
+
+static int mq__cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void mq_config_include_sort(char **names, size_t n)
+{
+    if (n > 1)
+        qsort(names, n, sizeof names[0], mq__cmp_names);
 }
 
 int mq_config_add_listener(mq_config_t *cfg, const char *address, uint16_t port)

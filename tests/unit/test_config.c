@@ -94,7 +94,10 @@ static void test_init_gives_broker_defaults_and_no_listener(void **state)
     mq_config_init(&g_cfg);
     assert_memory_equal(&g_cfg.broker, &defaults, sizeof defaults);
     assert_int_equal(g_cfg.n_listeners, 0);
-    assert_false(g_cfg.verbose);
+    assert_int_equal(g_cfg.log_types, MQ_LOG_TYPE_DEFAULT);
+    assert_int_equal(g_cfg.log_dest, MQ_LOG_DEST_STDERR);
+    assert_true(g_cfg.log_timestamp);
+    assert_true(g_cfg.broker.connection_messages);
     /* Mosquitto 2 with no password_file still needs allow_anonymous, but
      * musqratt's documented default is to allow anonymous clients. */
     assert_true(g_cfg.broker.allow_anonymous);
@@ -490,15 +493,397 @@ static void test_log_type(void **state)
 {
     expect_ok("log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
               "log_type subscribe\nlog_type unsubscribe\nlog_type websockets\n");
-    assert_false(g_cfg.verbose);
+    assert_int_equal(g_cfg.log_types, MQ_LOG_TYPE_ERROR | MQ_LOG_TYPE_WARNING |
+                                          MQ_LOG_TYPE_NOTICE | MQ_LOG_TYPE_INFORMATION |
+                                          MQ_LOG_TYPE_SUBSCRIBE | MQ_LOG_TYPE_UNSUBSCRIBE |
+                                          MQ_LOG_TYPE_WEBSOCKETS);
+    /* The first log_type replaces the default set, later ones add. */
+    expect_ok("log_type error\n");
+    assert_int_equal(g_cfg.log_types, MQ_LOG_TYPE_ERROR);
+    expect_ok("log_type warning\nlog_type debug\n");
+    assert_int_equal(g_cfg.log_types, MQ_LOG_TYPE_WARNING | MQ_LOG_TYPE_DEBUG);
     expect_ok("log_type all\n");
-    assert_true(g_cfg.verbose);
-    expect_ok("log_type debug\n");
-    assert_true(g_cfg.verbose);
+    assert_int_equal(g_cfg.log_types, MQ_LOG_TYPE_ALL);
     expect_ok("log_type all\nlog_type none\n");
-    assert_false(g_cfg.verbose);
+    assert_int_equal(g_cfg.log_types, 0);
+    expect_ok("log_type none\nlog_type error\n");
+    assert_int_equal(g_cfg.log_types, MQ_LOG_TYPE_ERROR);
     expect_error("log_type chatty\n", 1, "unknown log type 'chatty'");
     expect_error("log_type\n", 1, "missing argument");
+}
+
+/* Parses text; warnings are fine, errors are not. */
+static void expect_ok_or_warnings(const char *text)
+{
+    int rc = parse(text);
+
+    for (size_t i = 0; i < g_diags.n; i++) {
+        if (g_diags.d[i].is_error)
+            print_error("unexpected error %u: %s\n", g_diags.d[i].line, g_diags.d[i].msg);
+        assert_false(g_diags.d[i].is_error);
+    }
+    assert_int_equal(rc, MQ_OK);
+}
+
+/* ---- ops (issue 6): listeners, logging, process, include_dir ----------- */
+
+static void test_unix_socket_listener(void **state)
+{
+    expect_ok("listener 0 /run/musqratt.sock\nlistener 0 ./rel.sock\nlistener 0 127.0.0.1\n");
+    assert_int_equal(g_cfg.n_listeners, 3);
+    assert_string_equal(g_cfg.listeners[0].socket_path, "/run/musqratt.sock");
+    assert_string_equal(g_cfg.listeners[0].address, "");
+    assert_int_equal(g_cfg.listeners[0].port, 0);
+    assert_string_equal(g_cfg.listeners[1].socket_path, "./rel.sock");
+    /* Port 0 with an address that is not a path: an ephemeral TCP port. */
+    assert_string_equal(g_cfg.listeners[2].socket_path, "");
+    assert_string_equal(g_cfg.listeners[2].address, "127.0.0.1");
+    /* A path on a real port is an address (getaddrinfo will refuse it). */
+    expect_ok("listener 1883 /x\n");
+    assert_string_equal(g_cfg.listeners[0].address, "/x");
+    assert_string_equal(g_cfg.listeners[0].socket_path, "");
+}
+
+static void test_unix_socket_path_too_long(void **state)
+{
+    char text[300];
+    char path[MQ_CONFIG_SOCKET_PATH_MAX + 1];
+
+    memset(path, 'a', sizeof path - 1);
+    path[0] = '/';
+    path[sizeof path - 1] = '\0';
+    snprintf(text, sizeof text, "\nlistener 0 %s\n", path);
+    expect_error(text, 2, "unix socket path is longer than 107 bytes");
+    path[sizeof path - 2] = '\0'; /* 107 bytes: fits */
+    snprintf(text, sizeof text, "listener 0 %s\n", path);
+    expect_ok(text);
+    assert_string_equal(g_cfg.listeners[0].socket_path, path);
+}
+
+static void test_socket_domain(void **state)
+{
+    expect_ok("listener 1883\nsocket_domain ipv4\nlistener 1884\nsocket_domain ipv6\n"
+              "listener 1885\n");
+    assert_int_equal(g_cfg.listeners[0].domain, MQ_DOMAIN_IPV4);
+    assert_int_equal(g_cfg.listeners[1].domain, MQ_DOMAIN_IPV6);
+    assert_int_equal(g_cfg.listeners[2].domain, MQ_DOMAIN_ANY);
+    /* Before any listener: Mosquitto's default listener (port 1883). */
+    expect_ok("socket_domain ipv6\n");
+    assert_int_equal(g_cfg.n_listeners, 1);
+    assert_int_equal(g_cfg.listeners[0].port, 1883);
+    assert_int_equal(g_cfg.listeners[0].domain, MQ_DOMAIN_IPV6);
+    expect_ok("port 1999\nsocket_domain ipv4\n");
+    assert_int_equal(g_cfg.n_listeners, 1);
+    assert_int_equal(g_cfg.listeners[0].port, 1999);
+    assert_int_equal(g_cfg.listeners[0].domain, MQ_DOMAIN_IPV4);
+    expect_error("listener 1\nsocket_domain ipv5\n", 2, "'ipv5' is not ipv4 or ipv6");
+    expect_error("socket_domain\n", 1, "missing argument");
+}
+
+static void test_bind_interface(void **state)
+{
+    expect_ok("listener 1883\nbind_interface eth0\nlistener 1884\n");
+    assert_string_equal(g_cfg.listeners[0].bind_interface, "eth0");
+    assert_string_equal(g_cfg.listeners[1].bind_interface, "");
+    expect_ok("listener 1883\nbind_interface 123456789012345\n");
+    assert_string_equal(g_cfg.listeners[0].bind_interface, "123456789012345");
+    expect_error("listener 1883\nbind_interface 1234567890123456\n", 2,
+                 "interface name is longer than 15 bytes");
+    expect_error("bind_interface a b\n", 1, "too many arguments");
+}
+
+static void test_max_connections_per_listener(void **state)
+{
+    /* Before any listener: all connections; after one: that listener. */
+    expect_ok("max_connections 50\nlistener 1883\nmax_connections 5\nlistener 1884\n"
+              "listener 1885\nmax_connections -1\n");
+    assert_int_equal(g_cfg.broker.max_connections, 50);
+    assert_int_equal(g_cfg.listeners[0].max_connections, 5);
+    assert_int_equal(g_cfg.listeners[1].max_connections, 0);
+    assert_int_equal(g_cfg.listeners[2].max_connections, 0);
+    /* port/bind_address do not make a "current" listener. */
+    expect_ok("port 1999\nmax_connections 7\n");
+    assert_int_equal(g_cfg.broker.max_connections, 7);
+    assert_int_equal(g_cfg.listeners[0].max_connections, 0);
+    expect_ok("listener 1\nport 2\nmax_connections 3\n");
+    assert_int_equal(g_cfg.listeners[0].max_connections, 3);
+    assert_int_equal(g_cfg.listeners[1].max_connections, 0);
+    expect_error("listener 1\nmax_connections -5\n", 2, "-1 (unlimited)");
+    expect_error("listener 1\nmax_connections x\n", 2, "not a number");
+}
+
+static void test_per_listener_settings(void **state)
+{
+    expect_ok("");
+    assert_false(g_cfg.per_listener_settings);
+    expect_ok("per_listener_settings true\n");
+    assert_true(g_cfg.per_listener_settings);
+    expect_error("per_listener_settings maybe\n", 1, "expected true or false");
+}
+
+static void test_log_dest(void **state)
+{
+    expect_ok("log_dest stdout\n");
+    assert_int_equal(g_cfg.log_dest, MQ_LOG_DEST_STDOUT);
+    expect_ok("log_dest syslog\nlog_dest stderr\nlog_dest file /var/log/m q.log\n");
+    assert_int_equal(g_cfg.log_dest,
+                     MQ_LOG_DEST_SYSLOG | MQ_LOG_DEST_STDERR | MQ_LOG_DEST_FILE);
+    /* The rest of the line is the path, inner blanks kept. */
+    assert_string_equal(g_cfg.log_file, "/var/log/m q.log");
+    expect_ok("log_dest stderr\nlog_dest none\n");
+    assert_int_equal(g_cfg.log_dest, 0);
+    expect_ok("log_dest none\nlog_dest syslog\n");
+    assert_int_equal(g_cfg.log_dest, MQ_LOG_DEST_SYSLOG);
+    expect_error("log_dest file\n", 1, "file needs a path");
+    expect_error("log_dest stderr x\n", 1, "too many arguments for stderr");
+    expect_error("log_dest printer\n", 1, "unknown destination 'printer'");
+    expect_error("log_dest\n", 1, "missing argument");
+}
+
+static void test_log_dest_topic_warns(void **state)
+{
+    int rc = parse("log_dest topic\nlog_dest stdout\n");
+
+    assert_int_equal(rc, MQ_OK);
+    assert_int_equal(g_diags.n, 1);
+    assert_false(g_diags.d[0].is_error);
+    assert_non_null(strstr(g_diags.d[0].msg, "log_dest topic is not supported"));
+    assert_int_equal(g_cfg.log_dest, MQ_LOG_DEST_STDOUT);
+}
+
+static void test_log_file_path_too_long(void **state)
+{
+    char text[600];
+    char path[MQ_CONFIG_PATH_MAX + 1];
+
+    memset(path, 'p', sizeof path - 1);
+    path[sizeof path - 1] = '\0';
+    snprintf(text, sizeof text, "log_dest file %s\n", path);
+    expect_error(text, 1, "longer than 255 bytes");
+}
+
+static void test_log_timestamp_and_format(void **state)
+{
+    expect_ok("log_timestamp false\n");
+    assert_false(g_cfg.log_timestamp);
+    expect_ok("log_timestamp_format %Y-%m-%d %H:%M:%S\n");
+    assert_string_equal(g_cfg.log_timestamp_format, "%Y-%m-%d %H:%M:%S");
+    expect_error("log_timestamp sometimes\n", 1, "expected true or false");
+    expect_error("log_timestamp_format\n", 1, "missing argument");
+}
+
+static void test_log_facility(void **state)
+{
+    expect_ok("");
+    assert_int_equal(g_cfg.log_facility, 255);
+    expect_ok("log_facility 5\n");
+    assert_int_equal(g_cfg.log_facility, 5);
+    expect_error("log_facility 8\n", 1, "out of range (0..7)");
+}
+
+static void test_connection_messages(void **state)
+{
+    expect_ok("connection_messages false\n");
+    assert_false(g_cfg.broker.connection_messages);
+    expect_ok("connection_messages true\n");
+    assert_true(g_cfg.broker.connection_messages);
+    expect_error("connection_messages loud\n", 1, "expected true or false");
+}
+
+static void test_pid_file_and_user(void **state)
+{
+    expect_ok("pid_file /run/mosquitto/mosquitto.pid\nuser mosquitto\n");
+    assert_string_equal(g_cfg.pid_file, "/run/mosquitto/mosquitto.pid");
+    assert_string_equal(g_cfg.user, "mosquitto");
+    expect_ok("pid_file /tmp/a b.pid\n");
+    assert_string_equal(g_cfg.pid_file, "/tmp/a b.pid");
+    expect_error("user a b\n", 1, "too many arguments");
+    expect_error("pid_file\n", 1, "missing argument");
+    {
+        char text[200];
+        char name[MQ_CONFIG_NAME_MAX + 1];
+
+        memset(name, 'u', sizeof name - 1);
+        name[sizeof name - 1] = '\0';
+        snprintf(text, sizeof text, "user %s\n", name);
+        expect_error(text, 1, "user: longer than 63 bytes");
+    }
+}
+
+/* include_dir: an in-memory directory read by a fake platform. */
+typedef struct fake_dir {
+    const char *dir;
+    const char *names[4]; /* in readdir order */
+    const char *texts[4];
+    unsigned calls;
+    char got_dir[64];
+    char got_file[64];
+    unsigned got_line;
+} fake_dir_t;
+
+static int fake_include(const mq_config_io_t *io, mq_config_t *cfg, const char *dir,
+                        const char *file, unsigned line)
+{
+    fake_dir_t *fd = io->include_ctx;
+    char *names[4];
+    size_t n = 0;
+    int rc = MQ_OK;
+
+    fd->calls++;
+    snprintf(fd->got_dir, sizeof fd->got_dir, "%s", dir);
+    snprintf(fd->got_file, sizeof fd->got_file, "%s", file);
+    fd->got_line = line;
+    if (strcmp(dir, fd->dir) != 0) {
+        io->diag(io->diag_ctx, file, line, true, "include_dir: cannot open");
+        return MQ_ECONFIG;
+    }
+    for (size_t i = 0; i < 4 && fd->names[i]; i++)
+        if (mq_config_include_name(fd->names[i]))
+            names[n++] = (char *)fd->names[i];
+    mq_config_include_sort(names, n);
+    for (size_t i = 0; i < n; i++) {
+        const char *text = NULL;
+
+        for (size_t j = 0; j < 4; j++)
+            if (fd->names[j] == names[i])
+                text = fd->texts[j];
+        if (mq_config_parse_include(cfg, text, strlen(text), names[i], io) != MQ_OK)
+            rc = MQ_ECONFIG;
+    }
+    return rc;
+}
+
+static int parse_io(const char *text, fake_dir_t *fd)
+{
+    mq_config_io_t io;
+
+    memset(&g_diags, 0, sizeof g_diags);
+    memset(&io, 0, sizeof io);
+    io.diag = collect;
+    io.diag_ctx = &g_diags;
+    io.include = fake_include;
+    io.include_ctx = fd;
+    mq_config_init(&g_cfg);
+    return mq_config_parse_io(&g_cfg, text, strlen(text), "main.conf", &io);
+}
+
+static void test_include_name_and_sort(void **state)
+{
+    char *names[] = {"b.conf", "a.conf", "B.conf", "10.conf", "9.conf", "a_b.conf", "ab.conf"};
+    static const char *const want[] = {"10.conf", "9.conf",   "B.conf", "a.conf",
+                                       "a_b.conf", "ab.conf", "b.conf"};
+
+    assert_true(mq_config_include_name("x.conf"));
+    assert_true(mq_config_include_name("..conf"));
+    assert_false(mq_config_include_name(".conf"));
+    assert_false(mq_config_include_name("x.conf~"));
+    assert_false(mq_config_include_name("x.CONF"));
+    assert_false(mq_config_include_name("README"));
+    assert_false(mq_config_include_name("conf"));
+    mq_config_include_sort(names, sizeof names / sizeof names[0]);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        assert_string_equal(names[i], want[i]);
+    mq_config_include_sort(names, 0); /* nothing to do, no crash */
+}
+
+static void test_include_dir_files_in_order(void **state)
+{
+    fake_dir_t fd = {
+        .dir = "/etc/musqratt/conf.d",
+        .names = {"z.conf", "README", "a.conf", "B.conf"},
+        /* Later files win: order decides max_keepalive. */
+        .texts = {"max_keepalive 30\n", "not a config\n", "max_keepalive 20\nlistener 1884\n",
+                  "max_keepalive 10\n"},
+    };
+    int rc = parse_io("listener 1883\nmax_connections 4\ninclude_dir /etc/musqratt/conf.d\n"
+                      "max_sessions 9\n",
+                      &fd);
+
+    assert_int_equal(rc, MQ_OK);
+    assert_int_equal(g_diags.n, 0);
+    assert_int_equal(fd.calls, 1);
+    assert_string_equal(fd.got_file, "main.conf");
+    assert_int_equal(fd.got_line, 3);
+    assert_int_equal(g_cfg.broker.max_keepalive, 30); /* B, a, z */
+    assert_int_equal(g_cfg.n_listeners, 2);
+    assert_int_equal(g_cfg.listeners[0].max_connections, 4);
+    assert_int_equal(g_cfg.broker.max_sessions, 9);
+}
+
+static void test_include_dir_errors_name_the_included_file(void **state)
+{
+    fake_dir_t fd = {
+        .dir = "d",
+        .names = {"b.conf", "a.conf"},
+        .texts = {"\nmax_keepalive x\n", "bogus 1\n"},
+    };
+    int rc = parse_io("include_dir d\nmax_sessions 3\n", &fd);
+
+    assert_int_equal(rc, MQ_ECONFIG);
+    assert_int_equal(g_diags.n, 2);
+    assert_string_equal(g_diags.d[0].file, "a.conf");
+    assert_int_equal(g_diags.d[0].line, 1);
+    assert_non_null(strstr(g_diags.d[0].msg, "unknown directive 'bogus'"));
+    assert_string_equal(g_diags.d[1].file, "b.conf");
+    assert_int_equal(g_diags.d[1].line, 2);
+    assert_non_null(strstr(g_diags.d[1].msg, "not a number"));
+    /* The main file goes on after the include. */
+    assert_int_equal(g_cfg.broker.max_sessions, 3);
+}
+
+static void test_include_dir_unreadable(void **state)
+{
+    fake_dir_t fd = {.dir = "d"};
+    int rc = parse_io("\ninclude_dir /nope\n", &fd);
+
+    assert_int_equal(rc, MQ_ECONFIG);
+    assert_int_equal(g_diags.n, 1);
+    assert_string_equal(g_diags.d[0].file, "main.conf");
+    assert_int_equal(g_diags.d[0].line, 2);
+    assert_string_equal(fd.got_dir, "/nope");
+}
+
+static void test_include_dir_not_nested(void **state)
+{
+    fake_dir_t fd = {
+        .dir = "d",
+        .names = {"a.conf"},
+        .texts = {"include_dir d\n"},
+    };
+    int rc = parse_io("include_dir d\n", &fd);
+
+    assert_int_equal(rc, MQ_ECONFIG);
+    assert_int_equal(fd.calls, 1); /* the nested one never reaches the platform */
+    assert_int_equal(g_diags.n, 1);
+    assert_string_equal(g_diags.d[0].file, "a.conf");
+    assert_non_null(strstr(g_diags.d[0].msg, "only allowed in the main configuration file"));
+}
+
+static void test_include_dir_without_reader(void **state)
+{
+    expect_error("include_dir /etc/x\n", 1, "include_dir: no directory reader");
+    expect_error("include_dir\n", 1, "missing argument");
+}
+
+static void test_include_dir_keeps_path_blanks(void **state)
+{
+    fake_dir_t fd = {.dir = "/my dir"};
+    int rc = parse_io("include_dir /my dir\n", &fd);
+
+    assert_int_equal(rc, MQ_OK);
+    assert_string_equal(fd.got_dir, "/my dir");
+}
+
+static void test_debian_mosquitto_conf(void **state)
+{
+    /* Debian's /etc/mosquitto/mosquitto.conf (mosquitto 2.0.11), include_dir
+     * aside (read by the platform; see tests/system/test_ops.py). */
+    expect_ok_or_warnings("pid_file /run/mosquitto/mosquitto.pid\n\n"
+                          "persistence true\npersistence_location /var/lib/mosquitto/\n\n"
+                          "log_dest file /var/log/mosquitto/mosquitto.log\n");
+    assert_string_equal(g_cfg.pid_file, "/run/mosquitto/mosquitto.pid");
+    assert_int_equal(g_cfg.log_dest, MQ_LOG_DEST_FILE);
+    assert_string_equal(g_cfg.log_file, "/var/log/mosquitto/mosquitto.log");
 }
 
 /* ---- unknown and unsupported directives -------------------------------- */
@@ -515,11 +900,9 @@ static void test_unsupported_mosquitto_directives_warn(void **state)
         "password_file /etc/pw", "acl_file /etc/acl", "cafile x", "certfile x", "keyfile x",
         "capath x", "crlfile x", "require_certificate true", "use_identity_as_username true",
         "use_subject_as_username true", "tls_version tlsv1.2", "ciphers X", "ciphers_tls1.3 Y",
-        "protocol websockets", "socket_domain ipv4", "per_listener_settings true",
-        "include_dir /etc/d", "persistence true", "persistence_location /var",
+        "protocol websockets", "persistence true", "persistence_location /var",
         "persistence_file a.db", "autosave_interval 1800", "sys_interval 10",
-        "log_dest stderr", "log_timestamp true", "log_timestamp_format %Y", "pid_file /run/x",
-        "user mosquitto", "connection_messages true", "mount_point a/", "http_dir /www",
+        "mount_point a/", "http_dir /www", "max_qos 1", "log_dest topic",
         "websockets_log_level 0", "psk_hint h", "psk_file f", "clientid_prefixes x",
         "upgrade_outgoing_qos false", "max_inflight_bytes 0", "check_retain_source true",
         "memory_limit 0", "auth_plugin /x.so", "plugin /x.so", "plugin_opt_db x",
@@ -653,6 +1036,27 @@ int main(void)
         cmocka_unit_test(test_persistent_client_expiration_units),
         cmocka_unit_test(test_bad_durations),
         cmocka_unit_test(test_log_type),
+        cmocka_unit_test(test_unix_socket_listener),
+        cmocka_unit_test(test_unix_socket_path_too_long),
+        cmocka_unit_test(test_socket_domain),
+        cmocka_unit_test(test_bind_interface),
+        cmocka_unit_test(test_max_connections_per_listener),
+        cmocka_unit_test(test_per_listener_settings),
+        cmocka_unit_test(test_log_dest),
+        cmocka_unit_test(test_log_dest_topic_warns),
+        cmocka_unit_test(test_log_file_path_too_long),
+        cmocka_unit_test(test_log_timestamp_and_format),
+        cmocka_unit_test(test_log_facility),
+        cmocka_unit_test(test_connection_messages),
+        cmocka_unit_test(test_pid_file_and_user),
+        cmocka_unit_test(test_include_name_and_sort),
+        cmocka_unit_test(test_include_dir_files_in_order),
+        cmocka_unit_test(test_include_dir_errors_name_the_included_file),
+        cmocka_unit_test(test_include_dir_unreadable),
+        cmocka_unit_test(test_include_dir_not_nested),
+        cmocka_unit_test(test_include_dir_without_reader),
+        cmocka_unit_test(test_include_dir_keeps_path_blanks),
+        cmocka_unit_test(test_debian_mosquitto_conf),
         cmocka_unit_test(test_unknown_directive_is_an_error),
         cmocka_unit_test(test_unsupported_mosquitto_directives_warn),
         cmocka_unit_test(test_prefixes_alone_are_unknown),

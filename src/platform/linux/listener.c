@@ -5,11 +5,15 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "musqratt/error.h"
@@ -77,6 +81,100 @@ fail:
     return -1;
 }
 
+/* ---- ops (issue 6): unix domain sockets, bind_interface ---- */
+
+/* listener 0 /path: a stale socket file from an earlier run is removed
+ * first (only a socket, never another kind of file). */
+static int mq_linux_listen_unix(const mq_listener_config_t *lc, int *fds, size_t max, size_t *n,
+                                const mq_linux_log_t *log)
+{
+    struct sockaddr_un sa;
+    struct stat st;
+    int fd;
+
+    if (*n >= max) {
+        mq_linux_logf(log, MQ_LOG_ERR, "too many listening sockets");
+        return MQ_ELIMIT;
+    }
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", lc->socket_path);
+    if (lstat(lc->socket_path, &st) == 0 && S_ISSOCK(st.st_mode))
+        unlink(lc->socket_path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+        listen(fd, MQ_LINUX_BACKLOG) < 0) {
+        mq_linux_logf(log, MQ_LOG_ERR, "cannot listen on unix socket %s: %s", lc->socket_path,
+                      strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return MQ_EIO;
+    }
+    fds[(*n)++] = fd;
+    /* System tests parse this line: keep its format. */
+    fprintf(stderr, "musqratt: listening on unix:%s\n", lc->socket_path);
+    return MQ_OK;
+}
+
+/* bind_interface NAME: the interface's addresses of the listener's
+ * domain, as a list getaddrinfo would give (freed with mq_linux_free_ai). */
+static int mq_linux_interface_addrs(const mq_listener_config_t *lc, struct addrinfo **out,
+                                    const mq_linux_log_t *log)
+{
+    struct ifaddrs *ifs = NULL;
+    struct addrinfo *head = NULL, **tail = &head;
+
+    if (getifaddrs(&ifs) < 0) {
+        mq_linux_logf(log, MQ_LOG_ERR, "getifaddrs: %s", strerror(errno));
+        return MQ_EIO;
+    }
+    for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+        struct addrinfo *ai;
+        int fam;
+        size_t len;
+
+        if (!i->ifa_addr || strcmp(i->ifa_name, lc->bind_interface) != 0)
+            continue;
+        fam = i->ifa_addr->sa_family;
+        if ((fam != AF_INET && fam != AF_INET6) ||
+            (lc->domain == MQ_DOMAIN_IPV4 && fam != AF_INET) ||
+            (lc->domain == MQ_DOMAIN_IPV6 && fam != AF_INET6))
+            continue;
+        len = fam == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+        ai = calloc(1, sizeof *ai + sizeof(struct sockaddr_storage));
+        if (!ai)
+            break;
+        ai->ai_family = fam;
+        ai->ai_socktype = SOCK_STREAM;
+        ai->ai_addr = (struct sockaddr *)(ai + 1);
+        ai->ai_addrlen = (socklen_t)len;
+        memcpy(ai->ai_addr, i->ifa_addr, len);
+        *tail = ai;
+        tail = &ai->ai_next;
+    }
+    freeifaddrs(ifs);
+    if (!head) {
+        mq_linux_logf(log, MQ_LOG_ERR, "bind_interface %s: no such interface with an %s address",
+                      lc->bind_interface,
+                      lc->domain == MQ_DOMAIN_IPV4   ? "IPv4"
+                      : lc->domain == MQ_DOMAIN_IPV6 ? "IPv6"
+                                                     : "IP");
+        return MQ_EIO;
+    }
+    *out = head;
+    return MQ_OK;
+}
+
+static void mq_linux_free_if_addrs(struct addrinfo *ai)
+{
+    while (ai) {
+        struct addrinfo *next = ai->ai_next;
+
+        free(ai);
+        ai = next;
+    }
+}
+
 int mq_linux_listen(const mq_listener_config_t *lc, int *fds, size_t max, size_t *n,
                     const mq_linux_log_t *log)
 {
@@ -85,20 +183,31 @@ int mq_linux_listen(const mq_listener_config_t *lc, int *fds, size_t max, size_t
     size_t first = *n;
     uint16_t port = lc->port;
     const char *node = lc->address[0] ? lc->address : NULL;
+    bool from_if = lc->bind_interface[0] != '\0';
     int rc;
 
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    snprintf(port_str, sizeof port_str, "%u", (unsigned)lc->port);
-    rc = getaddrinfo(node, port_str, &hints, &res);
-    if (rc != 0) {
-        mq_linux_logf(log, MQ_LOG_ERR, "cannot resolve listener address '%s': %s",
-                      lc->address, gai_strerror(rc));
-        return MQ_EIO;
+    if (lc->socket_path[0])
+        return mq_linux_listen_unix(lc, fds, max, n, log);
+    if (from_if) {
+        /* As in Mosquitto, bind_interface wins over the listener's address. */
+        if (mq_linux_interface_addrs(lc, &res, log) != MQ_OK)
+            return MQ_EIO;
+        node = lc->bind_interface;
+    } else {
+        memset(&hints, 0, sizeof hints);
+        hints.ai_family = lc->domain == MQ_DOMAIN_IPV4   ? AF_INET
+                          : lc->domain == MQ_DOMAIN_IPV6 ? AF_INET6
+                                                         : AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+        snprintf(port_str, sizeof port_str, "%u", (unsigned)lc->port);
+        rc = getaddrinfo(node, port_str, &hints, &res);
+        if (rc != 0) {
+            mq_linux_logf(log, MQ_LOG_ERR, "cannot resolve listener address '%s': %s",
+                          lc->address, gai_strerror(rc));
+            return MQ_EIO;
+        }
     }
-
     rc = MQ_OK;
     /* IPv4 first, so that the first "listening on" line of a wildcard
      * listener is the address most clients use. */
@@ -124,7 +233,7 @@ int mq_linux_listen(const mq_listener_config_t *lc, int *fds, size_t max, size_t
             fd = mq_linux_bind_one(ai);
             if (fd < 0) {
                 /* A host without IPv6 still serves the wildcard on IPv4. */
-                if (!node && ai->ai_family == AF_INET6 &&
+                if ((!node || from_if) && ai->ai_family == AF_INET6 &&
                     (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL) && *n > first)
                     continue;
                 mq_linux_logf(log, MQ_LOG_ERR, "cannot listen on %s: %s", where,
@@ -149,7 +258,10 @@ int mq_linux_listen(const mq_listener_config_t *lc, int *fds, size_t max, size_t
             fprintf(stderr, "musqratt: listening on %s\n", where);
         }
     }
-    freeaddrinfo(res);
+    if (from_if)
+        mq_linux_free_if_addrs(res);
+    else
+        freeaddrinfo(res);
     if (rc != MQ_OK) {
         while (*n > first)
             close(fds[--*n]);

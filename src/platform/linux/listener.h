@@ -19,6 +19,10 @@
  * same port for every address), with SO_REUSEADDR, non-blocking and
  * close-on-exec, and prints "musqratt: listening on ADDR:PORT" on stderr for
  * each socket with the port actually bound.
+ * socket_domain ipv4/ipv6 keeps only that family; bind_interface NAME binds
+ * the interface's addresses instead of lc->address (Mosquitto's rule);
+ * lc->socket_path makes a unix domain socket instead (a stale socket file
+ * is replaced; "musqratt: listening on unix:PATH" is printed).
  * Appends the sockets to fds[*n..max). Returns MQ_OK, or MQ_EIO after logging
  * why (nothing stays open then), or MQ_ELIMIT when fds is full.
  */

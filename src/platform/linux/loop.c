@@ -82,8 +82,10 @@ typedef struct mq_linux_handle {
 } mq_linux_handle_t;
 
 typedef struct mq_linux_listener {
-    mq_linux_handle_t h;
+    mq_linux_handle_t h;  /* fd -1: a free slot (once n_conns is 0) */
     bool paused;
+    uint32_t max_conns;   /* per-listener max_connections; 0 = unlimited */
+    uint32_t n_conns;     /* connections accepted here and still open */
 } mq_linux_listener_t;
 
 typedef struct mq_linux_conn {
@@ -95,6 +97,7 @@ typedef struct mq_linux_conn {
     struct mq_linux_conn *defer_next;
     struct mq_linux_conn *prev, *next; /* in conns, or in the linger list once c is NULL */
     mq_time_t linger_until;
+    mq_linux_listener_t *listener; /* counts this connection until it closes */
 } mq_linux_conn_t;
 
 struct mq_linux_loop {
@@ -111,6 +114,11 @@ struct mq_linux_loop {
     mq_time_t last_shed_log;
     uint64_t n_closed;  /* connections closed so far */
     mq_linux_conn_t *conns;
+    /* SIGHUP/SIGUSR1/SIGUSR2 seen in this batch, handed to on_signal after
+     * it (so a reload never frees a listener a later event points to). */
+    uint32_t pending_signals;
+    mq_linux_signal_fn on_signal;
+    void *on_signal_ctx;
     /* Connections an early flush could not finish without closing them:
      * the service phase flushes (and may close) them. */
     mq_linux_conn_t *deferred;
@@ -153,6 +161,8 @@ static void mq_linux_conn_close(mq_linux_loop_t *loop, mq_linux_conn_t *lc, mq_t
     mq_conn_t *c = lc->c;
 
     mq_linux_undefer(loop, lc);
+    if (lc->listener)
+        lc->listener->n_conns--;
 
     if (lc->prev)
         lc->prev->next = lc->next;
@@ -205,6 +215,9 @@ static void mq_linux_conn_linger(mq_linux_loop_t *loop, mq_linux_conn_t *lc, mq_
     mq_conn_t *c = lc->c;
 
     mq_linux_undefer(loop, lc);
+    if (lc->listener)
+        lc->listener->n_conns--;
+    lc->listener = NULL;
     if (lc->prev)
         lc->prev->next = lc->next;
     else
@@ -440,7 +453,7 @@ static void mq_linux_listeners_resume(mq_linux_loop_t *loop)
     for (size_t i = 0; i < loop->n_listeners; i++) {
         mq_linux_listener_t *l = &loop->listeners[i];
 
-        if (l->paused && mq_linux_ctl(loop, EPOLL_CTL_MOD, &l->h, EPOLLIN) == 0) {
+        if (l->paused && l->h.fd >= 0 && mq_linux_ctl(loop, EPOLL_CTL_MOD, &l->h, EPOLLIN) == 0) {
             l->paused = false;
             loop->n_paused--;
         }
@@ -511,8 +524,15 @@ static void mq_linux_accept(mq_linux_loop_t *loop, mq_linux_listener_t *l, mq_ti
                 return;
             }
         }
+        if (l->max_conns && l->n_conns >= l->max_conns) {
+            /* Per-listener max_connections (Mosquitto 2): refuse at once. */
+            mq_linux_logf(loop->log, MQ_LOG_DEBUG, "connection refused: listener limit %u",
+                          (unsigned)l->max_conns);
+            close(fd);
+            continue;
+        }
         /* Latency first: never let Nagle hold back a small PUBLISH. Failure
-         * only costs latency, so it is not fatal. */
+         * only costs latency (and fails on unix sockets), so it is not fatal. */
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
         lc = calloc(1, sizeof *lc);
@@ -542,6 +562,8 @@ static void mq_linux_accept(mq_linux_loop_t *loop, mq_linux_listener_t *l, mq_ti
         if (loop->conns)
             loop->conns->prev = lc;
         loop->conns = lc;
+        lc->listener = l;
+        l->n_conns++;
     }
 }
 
@@ -552,10 +574,32 @@ static void mq_linux_signal(mq_linux_loop_t *loop)
     struct signalfd_siginfo si;
 
     while (read(loop->sig.fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGHUP || si.ssi_signo == SIGUSR1 || si.ssi_signo == SIGUSR2) {
+            loop->pending_signals |= 1u << si.ssi_signo;
+            continue;
+        }
         mq_linux_logf(loop->log, MQ_LOG_NOTICE, "%s received, shutting down",
                       si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
         loop->stop = true;
     }
+}
+
+/* SIGHUP, then SIGUSR1, then SIGUSR2, to the hook (main's reload etc.). */
+static void mq_linux_signals_deliver(mq_linux_loop_t *loop)
+{
+    static const int order[] = {SIGHUP, SIGUSR1, SIGUSR2};
+    uint32_t pending = loop->pending_signals;
+
+    loop->pending_signals = 0;
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+        if ((pending & (1u << order[i])) && loop->on_signal)
+            loop->on_signal(loop->on_signal_ctx, order[i]);
+}
+
+void mq_linux_loop_on_signal(mq_linux_loop_t *loop, mq_linux_signal_fn fn, void *ctx)
+{
+    loop->on_signal = fn;
+    loop->on_signal_ctx = ctx;
 }
 
 /* ---- the loop ---------------------------------------------------------- */
@@ -690,6 +734,8 @@ int mq_linux_loop_run(mq_linux_loop_t *loop)
             if (n <= MQ_LINUX_EAGER_EVENTS && i + 1 < n)
                 mq_linux_flush_early(loop);
         }
+        if (loop->pending_signals)
+            mq_linux_signals_deliver(loop);
         deadline = mq_linux_service(loop, now);
     }
     return MQ_OK;
@@ -730,12 +776,16 @@ mq_linux_loop_t *mq_linux_loop_new(mq_broker_t *b, const mq_linux_log_t *log)
     sa.sa_handler = SIG_DFL;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
 
     /* Blocked once, here, and read through the signalfd: the loop never
      * touches the signal mask again. */
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);  /* reload (on_signal) */
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
     if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) {
         mq_linux_logf(log, MQ_LOG_ERR, "sigprocmask: %s", strerror(errno));
         goto fail;
@@ -764,22 +814,62 @@ fail:
 
 int mq_linux_loop_add_listener(mq_linux_loop_t *loop, int fd)
 {
-    mq_linux_listener_t *l;
+    mq_linux_listener_t *l = NULL;
 
-    if (loop->n_listeners >= MQ_LINUX_MAX_LISTENERS) {
+    /* A removed listener's slot is reused once its last connection closed
+     * (the connections point to it). */
+    for (size_t i = 0; i < loop->n_listeners && !l; i++)
+        if (loop->listeners[i].h.fd < 0 && loop->listeners[i].n_conns == 0)
+            l = &loop->listeners[i];
+    if (!l && loop->n_listeners >= MQ_LINUX_MAX_LISTENERS) {
         close(fd);
         return MQ_ELIMIT;
     }
-    l = &loop->listeners[loop->n_listeners];
+    if (!l)
+        l = &loop->listeners[loop->n_listeners];
+    memset(l, 0, sizeof *l);
     l->h.kind = MQ_LINUX_LISTENER;
     l->h.fd = fd;
-    l->paused = false;
     if (mq_linux_ctl(loop, EPOLL_CTL_ADD, &l->h, EPOLLIN) < 0) {
         mq_linux_logf(loop->log, MQ_LOG_ERR, "epoll_ctl(listener): %s", strerror(errno));
         close(fd);
+        l->h.fd = -1;
         return MQ_EIO;
     }
-    loop->n_listeners++;
+    if (l == &loop->listeners[loop->n_listeners])
+        loop->n_listeners++;
+    return MQ_OK;
+}
+
+static mq_linux_listener_t *mq_linux_listener_by_fd(mq_linux_loop_t *loop, int fd)
+{
+    for (size_t i = 0; i < loop->n_listeners; i++)
+        if (fd >= 0 && loop->listeners[i].h.fd == fd)
+            return &loop->listeners[i];
+    return NULL;
+}
+
+int mq_linux_loop_listener_limit(mq_linux_loop_t *loop, int fd, uint32_t max_conns)
+{
+    mq_linux_listener_t *l = mq_linux_listener_by_fd(loop, fd);
+
+    if (!l)
+        return MQ_EINVAL;
+    l->max_conns = max_conns;
+    return MQ_OK;
+}
+
+int mq_linux_loop_remove_listener(mq_linux_loop_t *loop, int fd)
+{
+    mq_linux_listener_t *l = mq_linux_listener_by_fd(loop, fd);
+
+    if (!l)
+        return MQ_EINVAL;
+    if (l->paused)
+        loop->n_paused--;
+    l->paused = false;
+    close(l->h.fd); /* also leaves epoll; its connections stay open */
+    l->h.fd = -1;
     return MQ_OK;
 }
 
@@ -795,7 +885,8 @@ void mq_linux_loop_free(mq_linux_loop_t *loop)
     while (loop->linger_head)
         mq_linux_linger_end(loop, loop->linger_head);
     for (size_t i = 0; i < loop->n_listeners; i++)
-        close(loop->listeners[i].h.fd);
+        if (loop->listeners[i].h.fd >= 0)
+            close(loop->listeners[i].h.fd);
     if (loop->sig.fd >= 0)
         close(loop->sig.fd);
     if (loop->epfd >= 0)

@@ -13,17 +13,34 @@
 #ifndef MQ_PLATFORM_LINUX_LOOP_H
 #define MQ_PLATFORM_LINUX_LOOP_H
 
+#include <stdint.h>
+
 #include "log.h"
 #include "musqratt/broker.h"
 
 typedef struct mq_linux_loop mq_linux_loop_t;
 
-/* Blocks SIGINT/SIGTERM (once, for the signalfd) and ignores SIGPIPE.
+/* Blocks SIGINT/SIGTERM/SIGHUP/SIGUSR1/SIGUSR2 (once, for the signalfd) and
+ * ignores SIGPIPE.
  * Returns NULL after logging why. b and log are borrowed. */
 mq_linux_loop_t *mq_linux_loop_new(mq_broker_t *b, const mq_linux_log_t *log);
 
 /* Takes ownership of a listening, non-blocking socket. MQ_OK or MQ_EIO/MQ_ELIMIT. */
 int mq_linux_loop_add_listener(mq_linux_loop_t *loop, int fd);
+
+/* Per-listener max_connections for the listening socket fd (0 = unlimited);
+ * may change while it runs. MQ_EINVAL if fd is not a listener. */
+int mq_linux_loop_listener_limit(mq_linux_loop_t *loop, int fd, uint32_t max_conns);
+
+/* Closes the listening socket fd; the connections it accepted stay open.
+ * MQ_EINVAL if fd is not a listener. */
+int mq_linux_loop_remove_listener(mq_linux_loop_t *loop, int fd);
+
+/* SIGHUP, SIGUSR1 and SIGUSR2 are handed to fn(ctx, signo) after the event
+ * batch they arrived in (so fn may add and remove listeners). Without a
+ * hook they are ignored. */
+typedef void (*mq_linux_signal_fn)(void *ctx, int signo);
+void mq_linux_loop_on_signal(mq_linux_loop_t *loop, mq_linux_signal_fn fn, void *ctx);
 
 /* Runs until SIGINT or SIGTERM. Returns MQ_OK, or MQ_EIO if epoll failed. */
 int mq_linux_loop_run(mq_linux_loop_t *loop);

@@ -1,104 +1,65 @@
 /*
  * main — the musqratt binary: command line, configuration, startup, shutdown.
  *
- * Owns: the configuration (read from -c FILE and the options), the broker and
- * the loop for the life of the process.
+ * Owns: the runtime (configuration, log, listeners: runtime.h), the broker
+ * and the loop for the life of the process.
  * Never: anything per packet; once the loop runs, main only waits for it.
  *
  * Command line (Mosquitto's):
  *   -c FILE        configuration file (mosquitto.conf syntax)
  *   -p PORT        listen on PORT (repeatable); without -c only on 127.0.0.1,
  *                  like Mosquitto 2's local-only mode; 0 = ephemeral port
- *   -v             verbose (debug lines)
+ *   -d             run in the background (after the listeners are open)
+ *   -v             verbose (every log type)
  *   --test-config  check the configuration, print every problem, exit 0/1
  *   -h, --help     usage
+ *
+ * Startup order: configuration -> log file -> listening sockets (errors
+ * still on the terminal) -> -d fork -> pid_file -> drop privileges (user)
+ * -> broker and loop -> READY=1 (systemd) -> run -> STOPPING=1 -> cleanup.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "listener.h"
+#include "conffile.h"
 #include "log.h"
 #include "loop.h"
 #include "musqratt/broker.h"
 #include "musqratt/config.h"
 #include "musqratt/error.h"
+#include "notify.h"
+#include "process.h"
+#include "runtime.h"
 #include "sys.h"
-
-/* A configuration file larger than this is surely not one. */
-#define MQ_LINUX_CONFIG_MAX (16u * 1024 * 1024)
-#define MQ_LINUX_MAX_LISTEN_FDS 64
 
 static void mq_linux_usage(FILE *out)
 {
     fprintf(out,
-            "usage: musqratt [-c FILE] [-p PORT]... [-v] [--test-config] [-h]\n"
+            "usage: musqratt [-c FILE] [-p PORT]... [-d] [-v] [--test-config] [-h]\n"
             "  -c FILE        read the configuration (mosquitto.conf syntax) from FILE\n"
             "  -p PORT        listen on PORT; repeatable; without -c only on 127.0.0.1;\n"
             "                 0 picks a free port\n"
-            "  -v             verbose: log debug messages\n"
+            "  -d             run in the background once the listeners are open\n"
+            "  -v             verbose: log every type of message (log_type all)\n"
             "  --test-config  check the configuration, print every problem, exit 0 or 1\n"
             "  -h, --help     print this help\n"
-            "With no listener configured, musqratt listens on 127.0.0.1:1883.\n");
+            "With no listener configured, musqratt listens on 127.0.0.1:1883.\n"
+            "Signals: SIGHUP reloads the configuration, SIGUSR1 logs statistics,\n"
+            "SIGUSR2 toggles debug logging, SIGINT/SIGTERM stop the broker.\n");
 }
 
 static void mq_linux_config_diag(void *ctx, const char *file, unsigned line, bool is_error,
                                  const char *msg)
 {
-    fprintf(stderr, "musqratt: %s:%u: %s: %s\n", file, line, is_error ? "error" : "warning",
-            msg);
-}
-
-/* Reads the whole file into a new buffer (freed by the caller). */
-static char *mq_linux_read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-
-    if (!f) {
-        fprintf(stderr, "musqratt: error: cannot open %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    for (;;) {
-        size_t got;
-
-        if (n == cap) {
-            char *nb;
-
-            if (cap >= MQ_LINUX_CONFIG_MAX) {
-                fprintf(stderr, "musqratt: error: %s is larger than %u bytes\n", path,
-                        MQ_LINUX_CONFIG_MAX);
-                goto fail;
-            }
-            cap = cap ? cap * 2 : 4096;
-            nb = realloc(buf, cap);
-            if (!nb) {
-                fprintf(stderr, "musqratt: error: out of memory reading %s\n", path);
-                goto fail;
-            }
-            buf = nb;
-        }
-        got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) {
-            if (ferror(f)) {
-                fprintf(stderr, "musqratt: error: cannot read %s: %s\n", path,
-                        strerror(errno));
-                goto fail;
-            }
-            break;
-        }
-    }
-    fclose(f);
-    *len = n;
-    return buf ? buf : calloc(1, 1);
-fail:
-    fclose(f);
-    free(buf);
-    return NULL;
+    if (line == 0)
+        fprintf(stderr, "musqratt: %s: %s\n", is_error ? "error" : "warning", msg);
+    else
+        fprintf(stderr, "musqratt: %s:%u: %s: %s\n", file, line,
+                is_error ? "error" : "warning", msg);
 }
 
 static bool mq_linux_parse_port(const char *s, uint16_t *port)
@@ -116,20 +77,11 @@ static bool mq_linux_parse_port(const char *s, uint16_t *port)
     return true;
 }
 
-int main(int argc, char **argv)
+/* Returns -1 to go on, else the exit status. */
+static int mq_linux_args(mq_linux_runtime_t *rt, int argc, char **argv, bool *test_config,
+                         bool *daemon)
 {
-    mq_config_t cfg;
-    mq_linux_log_t log = {false};
-    mq_platform_t platform;
-    mq_broker_t *b = NULL;
-    mq_linux_loop_t *loop = NULL;
     const char *config_file = NULL;
-    uint16_t ports[MQ_CONFIG_MAX_LISTENERS];
-    size_t n_ports = 0;
-    bool verbose = false, test_config = false, bad = false;
-    int fds[MQ_LINUX_MAX_LISTEN_FDS];
-    size_t n_fds = 0;
-    int status = 1;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -148,16 +100,18 @@ int main(int argc, char **argv)
                 return 1;
             }
             i++;
-            if (n_ports == MQ_CONFIG_MAX_LISTENERS) {
+            if (rt->n_ports == MQ_CONFIG_MAX_LISTENERS) {
                 fprintf(stderr, "musqratt: error: at most %d -p options\n",
                         MQ_CONFIG_MAX_LISTENERS);
                 return 1;
             }
-            ports[n_ports++] = port;
+            rt->ports[rt->n_ports++] = port;
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-            verbose = true;
+            rt->verbose = true;
+        } else if (!strcmp(a, "-d") || !strcmp(a, "--daemon")) {
+            *daemon = true;
         } else if (!strcmp(a, "--test-config")) {
-            test_config = true;
+            *test_config = true;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             mq_linux_usage(stdout);
             return 0;
@@ -167,70 +121,103 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-
-    mq_config_init(&cfg);
-    if (config_file) {
-        size_t len;
-        char *text = mq_linux_read_file(config_file, &len);
-
-        if (!text)
-            return 1;
-        if (mq_config_parse(&cfg, text, len, config_file, mq_linux_config_diag, NULL) != MQ_OK)
-            bad = true;
-        free(text);
+    if (!getcwd(rt->cwd, sizeof rt->cwd)) {
+        fprintf(stderr, "musqratt: error: getcwd: %s\n", strerror(errno));
+        return 1;
     }
-    for (size_t i = 0; i < n_ports; i++) {
-        /* Mosquitto 2: without a configuration file, stay local-only. */
-        if (mq_config_add_listener(&cfg, config_file ? "" : "127.0.0.1", ports[i]) != MQ_OK) {
-            fprintf(stderr, "musqratt: error: too many listeners (at most %d)\n",
-                    MQ_CONFIG_MAX_LISTENERS);
-            bad = true;
-            break;
-        }
+    /* Absolute, so that SIGHUP still finds it after -d's chdir("/"). */
+    if (config_file && !mq_linux_path_join(rt->cwd, config_file, rt->config_file,
+                                           sizeof rt->config_file)) {
+        fprintf(stderr, "musqratt: error: configuration file path too long\n");
+        return 1;
     }
-    if (bad) {
-        fprintf(stderr, "musqratt: error: the configuration has errors\n");
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    static mq_linux_runtime_t rt; /* large (paths, tables): not on the stack */
+    mq_platform_t platform;
+    char pid_path[PATH_MAX] = "";
+    bool test_config = false, daemon = false;
+    int ready_fd = -1;
+    int status = 1;
+    int rc;
+
+    mq_linux_log_init(&rt.log);
+    rc = mq_linux_args(&rt, argc, argv, &test_config, &daemon);
+    if (rc >= 0)
+        return rc;
+
+    rt.cfg = malloc(sizeof *rt.cfg);
+    if (!rt.cfg) {
+        fprintf(stderr, "musqratt: error: out of memory\n");
+        return 1;
+    }
+    rt.boot_cfg = rt.cfg;
+    rc = mq_linux_runtime_load(&rt, rt.cfg, mq_linux_config_diag, NULL);
+    if (rc != MQ_OK) {
+        if (rc == MQ_ECONFIG)
+            fprintf(stderr, "musqratt: error: the configuration has errors\n");
+        free(rt.cfg);
         return 1;
     }
     if (test_config) {
         fprintf(stderr, "musqratt: configuration OK\n");
+        free(rt.cfg);
         return 0;
     }
-    if (cfg.n_listeners == 0)
-        mq_config_add_listener(&cfg, "127.0.0.1", 1883);
-    if (verbose)
-        cfg.verbose = true;
-    log.verbose = cfg.verbose;
-
-    mq_linux_platform(&platform, &log);
-    b = mq_broker_new(&platform, &cfg.broker);
-    if (!b) {
-        mq_linux_logf(&log, MQ_LOG_ERR, "cannot create the broker: out of memory");
-        return 1;
-    }
-    loop = mq_linux_loop_new(b, &log);
-    if (!loop)
+    /* As in Mosquitto, a log file that cannot be opened stops the start. */
+    if (mq_linux_runtime_log(&rt) != MQ_OK)
         goto out;
-    for (size_t i = 0; i < cfg.n_listeners; i++)
-        if (mq_linux_listen(&cfg.listeners[i], fds, MQ_LINUX_MAX_LISTEN_FDS, &n_fds, &log) !=
-            MQ_OK)
+    if (mq_linux_runtime_listen(&rt) != MQ_OK)
+        goto out;
+    if (daemon && mq_linux_daemonize(&ready_fd, &rt.log) != MQ_OK)
+        goto out;
+    if (rt.cfg->pid_file[0]) {
+        if (!mq_linux_path_join(rt.cwd, rt.cfg->pid_file, pid_path, sizeof pid_path) ||
+            mq_linux_pid_file_write(pid_path, &rt.log) != MQ_OK) {
+            pid_path[0] = '\0';
             goto out;
-    for (size_t i = 0; i < n_fds; i++) {
-        int fd = fds[i];
-
-        fds[i] = -1; /* the loop owns it now, even on failure */
-        if (mq_linux_loop_add_listener(loop, fd) != MQ_OK)
-            goto out;
+        }
     }
-    n_fds = 0;
-    mq_linux_logf(&log, MQ_LOG_NOTICE, "musqratt running");
-    if (mq_linux_loop_run(loop) == MQ_OK)
+    if (mq_linux_drop_privileges(rt.cfg->user, &rt.log) != MQ_OK)
+        goto out;
+
+    mq_linux_platform(&platform, &rt.log);
+    rt.b = mq_broker_new(&platform, &rt.boot_cfg->broker);
+    if (!rt.b) {
+        mq_linux_logf(&rt.log, MQ_LOG_ERR, "cannot create the broker: out of memory");
+        goto out;
+    }
+    rt.loop = mq_linux_loop_new(rt.b, &rt.log);
+    if (!rt.loop || mq_linux_runtime_attach(&rt) != MQ_OK)
+        goto out;
+    mq_linux_logf(&rt.log, MQ_LOG_NOTICE, "musqratt running");
+    {
+        char ready[64];
+
+        snprintf(ready, sizeof ready, "READY=1\nMAINPID=%ld", (long)getpid());
+        mq_linux_notify(&rt.log, ready);
+    }
+    if (daemon) {
+        mq_linux_daemon_ready(ready_fd);
+        ready_fd = -1;
+    }
+    if (mq_linux_loop_run(rt.loop) == MQ_OK)
         status = 0;
+    mq_linux_notify(&rt.log, "STOPPING=1");
 out:
-    for (size_t i = 0; i < n_fds; i++)
-        if (fds[i] >= 0)
-            close(fds[i]);
-    mq_linux_loop_free(loop);
-    mq_broker_free(b);
+    mq_linux_loop_free(rt.loop);
+    mq_linux_runtime_close(&rt);
+    mq_broker_free(rt.b);
+    if (pid_path[0])
+        unlink(pid_path);
+    mq_linux_log_close(&rt.log);
+    if (rt.cfg != rt.boot_cfg)
+        free(rt.cfg);
+    free(rt.boot_cfg);
+    if (ready_fd >= 0)
+        close(ready_fd); /* the parent sees EOF: exit status 1 */
     return status;
 }
