@@ -9,6 +9,7 @@ MQ_PACKAGES=(
   mosquitto-clients python3-paho-mqtt libpaho-mqtt-dev  # interop: clients nobody here wrote
   mosquitto                                        # the broker the conformance suite compares with
   valgrind                                         # memcheck over a subset of the system tests
+  cppcheck clang-tidy                              # static analysis (tests/lint)
 )
 missing=()
 for p in "${MQ_PACKAGES[@]}"; do

@@ -194,6 +194,7 @@ static int64_t broker_cpu_ns(long pid)
             f = fopen(p2, "r");
             if (!f)
                 continue;
+            /* NOLINTNEXTLINE(cert-err34-c): a kernel-written /proc field */
             if (fscanf(f, "%llu", &run) == 1) {
                 sum += (int64_t)run;
                 any = true;
@@ -219,6 +220,7 @@ static int64_t broker_cpu_ns(long pid)
         unsigned long long ut, st;
         long tck = sysconf(_SC_CLK_TCK);
 
+        /* NOLINTNEXTLINE(cert-err34-c): a kernel-written /proc line */
         if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
                          &st) != 2 || tck <= 0)
             return -1;

@@ -1953,7 +1953,7 @@ static ck_status_t connect_empty_id(ck_ctx_t *x, bool clean, uint32_t expiry, ch
 static ck_status_t assigned_ids_unique(ck_ctx_t *x)
 {
     char a[128], b[128];
-    ck_client_t *c1, *c2;
+    ck_client_t *c1 = NULL, *c2 = NULL;
     ck_status_t st = connect_empty_id(x, true, 0, a, sizeof(a), &c1);
     if (st != CK_PASS)
         return st;
@@ -1972,7 +1972,7 @@ static ck_status_t assigned_ids_unique(ck_ctx_t *x)
 static ck_status_t assigned_id_is_the_session(ck_ctx_t *x)
 {
     char id[128];
-    ck_client_t *c;
+    ck_client_t *c = NULL;
     ck_status_t st = connect_empty_id(x, true, 60, id, sizeof(id), &c);
     if (st != CK_PASS)
         return st;

@@ -119,11 +119,19 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!a)
+            break;
         if (!strcmp(a, "--host") && v) {
             cfg.host = v;
             i++;
         } else if (!strcmp(a, "--port") && v) {
-            cfg.port = (uint16_t)atoi(v);
+            char *end;
+            long port = strtol(v, &end, 10);
+            if (*v == '\0' || *end != '\0' || port < 1 || port > 65535) {
+                fprintf(stderr, "musqratt-check: bad port '%s'\n", v);
+                return 2;
+            }
+            cfg.port = (uint16_t)port;
             i++;
         } else if (!strcmp(a, "--version") && v) {
             if (!strcmp(v, "3.1.1") || !strcmp(v, "4"))

@@ -164,10 +164,10 @@ static void mq_linux_conn_close(mq_linux_loop_t *loop, mq_linux_conn_t *lc, mq_t
     if (lc->listener)
         lc->listener->n_conns--;
 
-    if (lc->prev)
-        lc->prev->next = lc->next;
-    else
+    if (loop->conns == lc)
         loop->conns = lc->next;
+    else
+        lc->prev->next = lc->next;
     if (lc->next)
         lc->next->prev = lc->prev;
     /* close() also removes the descriptor from epoll (it is never dup'ed). */
@@ -182,14 +182,14 @@ static void mq_linux_conn_close(mq_linux_loop_t *loop, mq_linux_conn_t *lc, mq_t
 /* Closes a lingering record for good. */
 static void mq_linux_linger_end(mq_linux_loop_t *loop, mq_linux_conn_t *lc)
 {
-    if (lc->prev)
-        lc->prev->next = lc->next;
-    else
+    if (loop->linger_head == lc)
         loop->linger_head = lc->next;
-    if (lc->next)
-        lc->next->prev = lc->prev;
     else
+        lc->prev->next = lc->next;
+    if (loop->linger_tail == lc)
         loop->linger_tail = lc->prev;
+    else
+        lc->next->prev = lc->prev;
     loop->n_lingering--;
     close(lc->h.fd);
     free(lc);
@@ -218,10 +218,10 @@ static void mq_linux_conn_linger(mq_linux_loop_t *loop, mq_linux_conn_t *lc, mq_
     if (lc->listener)
         lc->listener->n_conns--;
     lc->listener = NULL;
-    if (lc->prev)
-        lc->prev->next = lc->next;
-    else
+    if (loop->conns == lc)
         loop->conns = lc->next;
+    else
+        lc->prev->next = lc->next;
     if (lc->next)
         lc->next->prev = lc->prev;
     lc->c = NULL;

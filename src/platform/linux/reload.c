@@ -198,14 +198,21 @@ static void mq_linux_reload_listeners(mq_linux_runtime_t *rt, const mq_config_t 
  * restart. */
 static void mq_linux_reload_restart_notes(mq_linux_runtime_t *rt, const mq_config_t *ncfg)
 {
-    mq_broker_config_t a = rt->boot_cfg->broker, b = ncfg->broker;
+    mq_broker_config_t a, b;
 
-    /* Borrowed pointers: compare what they point to, not where. */
+    /* Byte copies, so that the padding (zeroed by mq_config_init) is
+     * compared as it is, not as a struct assignment leaves it. */
+    memcpy(&a, &rt->boot_cfg->broker, sizeof a);
+    memcpy(&b, &ncfg->broker, sizeof b);
+    /* Borrowed pointers and hooks: compare what they point to, not where. */
     a.response_information = b.response_information = NULL;
     a.auth = b.auth = NULL;
     a.auth_ctx = b.auth_ctx = NULL;
     a.enhanced_auth = b.enhanced_auth = NULL;
     a.enhanced_auth_ctx = b.enhanced_auth_ctx = NULL;
+    a.acl = b.acl = NULL;
+    a.acl_ctx = b.acl_ctx = NULL;
+    /* NOLINTNEXTLINE(bugprone-suspicious-memory-comparison): padding is zeroed */
     if (memcmp(&a, &b, sizeof a) != 0 ||
         strcmp(rt->boot_cfg->response_information, ncfg->response_information) != 0)
         mq_linux_logf(&rt->log, MQ_LOG_WARNING,
