@@ -56,6 +56,9 @@ typedef struct mq__parser {
     /* The listener made by the legacy `port` / `bind_address` directives
      * (Mosquitto's "default listener"); -1 until one of them is seen. */
     int default_listener;
+    /* The listener of the last `listener` line (authentication directives
+     * with per_listener_settings); -1 before the first one. */
+    int cur_listener;
 } mq__parser_t;
 
 struct mq__directive;
@@ -278,6 +281,7 @@ static mq_listener_config_t *mq__new_listener(mq__parser_t *p, const mq__directi
     l = &cfg->listeners[cfg->n_listeners++];
     memset(l, 0, sizeof *l);
     l->port = 1883;
+    cfg->listeners_in_file = true;
     return l;
 }
 
@@ -294,8 +298,10 @@ static void mq__dir_listener(mq__parser_t *p, const mq__directive_t *d, const mq
     if (nargs > 1 && !mq__address(p, d, args[1], tmp.address))
         return;
     l = mq__new_listener(p, d);
-    if (l)
+    if (l) {
         *l = tmp;
+        p->cur_listener = (int)(l - p->cfg->listeners);
+    }
 }
 
 /* Mosquitto's legacy default listener: `port` and `bind_address` both edit
@@ -307,8 +313,10 @@ static mq_listener_config_t *mq__default_listener(mq__parser_t *p, const mq__dir
     if (p->default_listener >= 0)
         return &p->cfg->listeners[p->default_listener];
     l = mq__new_listener(p, d);
-    if (l)
+    if (l) {
         p->default_listener = (int)(l - p->cfg->listeners);
+        l->is_default = true;
+    }
     return l;
 }
 
@@ -465,6 +473,80 @@ static void mq__dir_response_information(mq__parser_t *p, const mq__directive_t 
     p->cfg->broker.response_information = p->cfg->response_information;
 }
 
+/* ---- authentication and access control -----------------------------------
+ * password_file, acl_file, allow_anonymous: each occurrence goes into
+ * cfg->security (what applies with per_listener_settings false) and into
+ * the current listener's settings, or security_default before any
+ * `listener` line (what applies with per_listener_settings true), so the
+ * result does not depend on where per_listener_settings is. As in Mosquitto,
+ * a second password_file / acl_file for the same scope is an error (the
+ * scope being decided by per_listener_settings as seen so far). */
+
+static mq_security_config_t *mq__security_here(mq__parser_t *p)
+{
+    return p->cur_listener >= 0 ? &p->cfg->listeners[p->cur_listener].security
+                                : &p->cfg->security_default;
+}
+
+static void mq__dir_path(mq__parser_t *p, const mq__directive_t *d, const mq__tok_t *args,
+                         size_t nargs)
+{
+    /* A path is the rest of the line (it may hold blanks). */
+    const char *start = args[0].p;
+    size_t n = (size_t)(args[nargs - 1].p + args[nargs - 1].len - start);
+    bool acl = d->name[0] == 'a';
+
+    if (n >= MQ_CONFIG_PATH_MAX) {
+        mq__report(p, true, "%s: path longer than %d bytes", d->name, MQ_CONFIG_PATH_MAX - 1);
+        return;
+    }
+    char *a = acl ? p->cfg->security.acl_file : p->cfg->security.password_file;
+    char *b = acl ? mq__security_here(p)->acl_file : mq__security_here(p)->password_file;
+    /* Mosquitto 2.0: one file per scope ("Duplicate password_file value"). */
+    if ((p->cfg->per_listener_settings ? b : a)[0]) {
+        mq__report(p, true, "%s: given twice for the same %s", d->name,
+                   p->cfg->per_listener_settings ? "listener" : "broker");
+        return;
+    }
+    memcpy(a, start, n);
+    a[n] = '\0';
+    memcpy(b, start, n);
+    b[n] = '\0';
+}
+
+static void mq__dir_allow_anonymous(mq__parser_t *p, const mq__directive_t *d,
+                                    const mq__tok_t *args, size_t nargs)
+{
+    bool v;
+
+    if (mq__tok_is(args[0], "true") || mq__tok_is(args[0], "1")) {
+        v = true;
+    } else if (mq__tok_is(args[0], "false") || mq__tok_is(args[0], "0")) {
+        v = false;
+    } else {
+        mq__report(p, true, "%s: expected true or false, got '%.*s'", d->name, MQ__Q(args[0]));
+        return;
+    }
+    p->cfg->security.allow_anonymous_set = mq__security_here(p)->allow_anonymous_set = true;
+    p->cfg->security.allow_anonymous = mq__security_here(p)->allow_anonymous = v;
+    p->cfg->broker.allow_anonymous = v; /* the core's rule when no hook is installed */
+}
+
+void mq_config_security(const mq_config_t *cfg, size_t i, mq_security_config_t *out)
+{
+    if (!cfg->per_listener_settings)
+        *out = cfg->security;
+    else if (i < cfg->n_listeners && !cfg->listeners[i].is_default)
+        *out = cfg->listeners[i].security;
+    else
+        *out = cfg->security_default;
+    if (!out->allow_anonymous_set) {
+        /* Mosquitto 2.0: false once the file defines a listener. */
+        out->allow_anonymous = !cfg->listeners_in_file;
+        out->allow_anonymous_set = true;
+    }
+}
+
 /* ---- the tables -------------------------------------------------------- */
 
 #define MQ__FIELD(f) offsetof(mq_config_t, f), (uint8_t)sizeof(((mq_config_t *)0)->f)
@@ -477,7 +559,11 @@ static const mq__directive_t mq__directives[] = {
     MQ__CUSTOM("listener", 1, 2, mq__dir_listener),
     MQ__CUSTOM("port", 1, 1, mq__dir_port),
     MQ__CUSTOM("bind_address", 1, 1, mq__dir_bind_address),
-    MQ__BOOL("allow_anonymous", broker.allow_anonymous),
+    /* authentication and access control (see above) */
+    MQ__CUSTOM("allow_anonymous", 1, 1, mq__dir_allow_anonymous),
+    MQ__CUSTOM("password_file", 1, MQ__MAX_TOKENS - 1, mq__dir_path),
+    MQ__CUSTOM("acl_file", 1, MQ__MAX_TOKENS - 1, mq__dir_path),
+    MQ__BOOL("per_listener_settings", per_listener_settings),
     MQ__UINT("max_keepalive", broker.max_keepalive, 0, UINT16_MAX),
     MQ__CUSTOM("max_connections", 1, 1, mq__dir_max_connections),
     MQ__CUSTOM("max_inflight_messages", 1, 1, mq__dir_max_inflight),
@@ -506,10 +592,9 @@ static const mq__directive_t mq__directives[] = {
 /* Mosquitto directives (2.0) that musqratt does not implement yet. */
 static const char *const mq__unsupported[] = {
     /* security */
-    "password_file", "acl_file", "psk_file", "psk_hint", "auth_plugin", "plugin",
+    "psk_file", "psk_hint", "auth_plugin", "plugin",
     "global_plugin", "auth_plugin_deny_special_chars", "clientid_prefixes", "auto_id_prefix",
     "use_identity_as_username", "use_subject_as_username", "use_username_as_clientid",
-    "per_listener_settings",
     /* TLS */
     "cafile", "capath", "certfile", "keyfile", "crlfile", "dhparamfile", "require_certificate",
     "tls_version", "ciphers", "ciphers_tls1.3", "tls_engine", "tls_engine_kpass_sha1",
@@ -646,6 +731,7 @@ int mq_config_parse(mq_config_t *cfg, const char *text, size_t len, const char *
     p.diag = diag;
     p.diag_ctx = diag_ctx;
     p.default_listener = -1;
+    p.cur_listener = -1;
 
     while (pos < len) {
         const char *nl = memchr(text + pos, '\n', len - pos);
@@ -655,6 +741,10 @@ int mq_config_parse(mq_config_t *cfg, const char *text, size_t len, const char *
         mq__line(&p, text + pos, end - pos);
         pos = end + 1;
     }
+    /* Mosquitto 2.0: allow_anonymous defaults to false once the file
+     * defines a listener (the core's rule when no auth hook is installed). */
+    if (cfg->listeners_in_file && !cfg->security.allow_anonymous_set)
+        cfg->broker.allow_anonymous = false;
     return p.errors ? MQ_ECONFIG : MQ_OK;
 }
 
@@ -669,6 +759,7 @@ int mq_config_add_listener(mq_config_t *cfg, const char *address, uint16_t port)
         return MQ_ELIMIT;
     l = &cfg->listeners[cfg->n_listeners++];
     memset(l, 0, sizeof *l);
+    l->is_default = true; /* command line: the default listener's settings */
     if (alen)
         memcpy(l->address, address, alen);
     l->port = port;

@@ -76,6 +76,7 @@ typedef struct mq_linux_handle {
 typedef struct mq_linux_listener {
     mq_linux_handle_t h;
     bool paused;
+    uint16_t index;     /* the configured listener it belongs to (mq_conn_listener) */
 } mq_linux_listener_t;
 
 typedef struct mq_linux_conn {
@@ -520,6 +521,7 @@ static void mq_linux_accept(mq_linux_loop_t *loop, mq_linux_listener_t *l, mq_ti
             free(lc);
             continue;
         }
+        mq_conn_set_listener(lc->c, l->index); /* per-listener authentication */
         lc->events = EPOLLIN;
         if (mq_linux_ctl(loop, EPOLL_CTL_ADD, &lc->h, EPOLLIN) < 0) {
             mq_linux_logf(loop->log, MQ_LOG_ERR, "epoll_ctl(add): %s", strerror(errno));
@@ -717,7 +719,7 @@ fail:
     return NULL;
 }
 
-int mq_linux_loop_add_listener(mq_linux_loop_t *loop, int fd)
+int mq_linux_loop_add_listener(mq_linux_loop_t *loop, int fd, uint16_t index)
 {
     mq_linux_listener_t *l;
 
@@ -729,6 +731,7 @@ int mq_linux_loop_add_listener(mq_linux_loop_t *loop, int fd)
     l->h.kind = MQ_LINUX_LISTENER;
     l->h.fd = fd;
     l->paused = false;
+    l->index = index;
     if (mq_linux_ctl(loop, EPOLL_CTL_ADD, &l->h, EPOLLIN) < 0) {
         mq_linux_logf(loop->log, MQ_LOG_ERR, "epoll_ctl(listener): %s", strerror(errno));
         close(fd);

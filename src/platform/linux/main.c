@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
@@ -128,7 +129,9 @@ int main(int argc, char **argv)
     size_t n_ports = 0;
     bool verbose = false, test_config = false, bad = false;
     int fds[MQ_LINUX_MAX_LISTEN_FDS];
+    uint16_t fd_listener[MQ_LINUX_MAX_LISTEN_FDS]; /* configured listener of each fd */
     size_t n_fds = 0;
+    mq_linux_auth_t *auth = NULL;
     int status = 1;
 
     for (int i = 1; i < argc; i++) {
@@ -202,6 +205,12 @@ int main(int argc, char **argv)
         cfg.verbose = true;
     log.verbose = cfg.verbose;
 
+    /* password_file / acl_file: hooks into cfg.broker (src/platform/linux/auth.c). */
+    if (mq_linux_auth_new(&cfg, &log, &auth) != MQ_OK) {
+        mq_linux_logf(&log, MQ_LOG_ERR, "cannot load the password or ACL files");
+        return 1;
+    }
+
     mq_linux_platform(&platform, &log);
     b = mq_broker_new(&platform, &cfg.broker);
     if (!b) {
@@ -211,15 +220,20 @@ int main(int argc, char **argv)
     loop = mq_linux_loop_new(b, &log);
     if (!loop)
         goto out;
-    for (size_t i = 0; i < cfg.n_listeners; i++)
+    for (size_t i = 0; i < cfg.n_listeners; i++) {
+        size_t first = n_fds;
+
         if (mq_linux_listen(&cfg.listeners[i], fds, MQ_LINUX_MAX_LISTEN_FDS, &n_fds, &log) !=
             MQ_OK)
             goto out;
+        for (size_t k = first; k < n_fds; k++)
+            fd_listener[k] = (uint16_t)i;
+    }
     for (size_t i = 0; i < n_fds; i++) {
         int fd = fds[i];
 
         fds[i] = -1; /* the loop owns it now, even on failure */
-        if (mq_linux_loop_add_listener(loop, fd) != MQ_OK)
+        if (mq_linux_loop_add_listener(loop, fd, fd_listener[i]) != MQ_OK)
             goto out;
     }
     n_fds = 0;
@@ -232,5 +246,6 @@ out:
             close(fds[i]);
     mq_linux_loop_free(loop);
     mq_broker_free(b);
+    mq_linux_auth_free(auth); /* after the broker, which borrowed it */
     return status;
 }
