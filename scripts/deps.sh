@@ -4,6 +4,7 @@
 set -eu
 MQ_PACKAGES=(
   build-essential cmake clang libclang-rt-14-dev   # gcc + clang, ASan/UBSan/libFuzzer runtimes
+  libssl-dev                                       # libcrypto: password hashing (src/auth)
   libcmocka-dev                                    # unit tests
   python3                                          # system tests (stdlib only)
   mosquitto-clients python3-paho-mqtt libpaho-mqtt-dev  # interop: clients nobody here wrote

@@ -190,6 +190,17 @@ size_t mq_conn_out_size(const mq_conn_t *c);
 bool mq_conn_closing(const mq_conn_t *c);
 /* The platform handle given to mq_broker_conn_open(). */
 void *mq_conn_user(const mq_conn_t *c);
+/*
+ * After the ACL hook changed its mind (e.g. an ACL file was reloaded):
+ * asks it again (MQ_ACL_SUBSCRIBE) about every subscription of every
+ * connected client and removes those it refuses, so nothing more is
+ * delivered through them. Offline sessions are not checked (the hook needs
+ * a connection); what reaches them is still checked by MQ_ACL_READ when it
+ * is delivered. Returns how many subscriptions were removed (0 without a
+ * hook).
+ */
+size_t mq_broker_recheck_subscriptions(mq_broker_t *b);
+
 /* Client identifier ("" before CONNECT), NUL-terminated, owned by the conn. */
 const char *mq_conn_client_id(const mq_conn_t *c);
 

@@ -24,8 +24,9 @@ extern "C" {
 
 #define MQ_CONFIG_MAX_LISTENERS 16
 #define MQ_CONFIG_ADDR_MAX 128
-/* File paths kept in the configuration (pid_file, log_dest file, include_dir). */
-#define MQ_CONFIG_PATH_MAX 256
+/* File paths kept in the configuration (pid_file, log_dest file, include_dir,
+ * password_file, acl_file). */
+#define MQ_CONFIG_PATH_MAX 512
 /* A unix socket path must fit sockaddr_un.sun_path (108 bytes on Linux). */
 #define MQ_CONFIG_SOCKET_PATH_MAX 108
 #define MQ_CONFIG_IFNAME_MAX 16 /* IFNAMSIZ */
@@ -33,6 +34,18 @@ extern "C" {
 
 /* socket_domain */
 enum mq_socket_domain { MQ_DOMAIN_ANY = 0, MQ_DOMAIN_IPV4 = 4, MQ_DOMAIN_IPV6 = 6 };
+
+/* ---- authentication and access control ------------------------------------
+ * password_file, acl_file and allow_anonymous, global or, with
+ * per_listener_settings true, per listener (Mosquitto's rules). The files are
+ * read by the platform (src/platform/linux/auth.c) into src/auth's hooks. */
+
+typedef struct mq_security_config {
+    char password_file[MQ_CONFIG_PATH_MAX]; /* "" = none */
+    char acl_file[MQ_CONFIG_PATH_MAX];      /* "" = none */
+    bool allow_anonymous_set;               /* false: Mosquitto's default applies */
+    bool allow_anonymous;
+} mq_security_config_t;
 
 typedef struct mq_listener_config {
     char address[MQ_CONFIG_ADDR_MAX]; /* "" = all addresses (Mosquitto's rule) */
@@ -44,6 +57,11 @@ typedef struct mq_listener_config {
     uint8_t domain;                          /* enum mq_socket_domain */
     char bind_interface[MQ_CONFIG_IFNAME_MAX]; /* "" = none */
     uint32_t max_connections;                /* this listener; 0 = unlimited */
+    /* Authentication (per_listener_settings true): what followed this
+     * listener's `listener` line. is_default: made by `port`/`bind_address`
+     * or by the command line; it uses mq_config_t.security_default. */
+    mq_security_config_t security;
+    bool is_default;
 } mq_listener_config_t;
 
 /* log_dest: where log lines go (several may be set). */
@@ -82,7 +100,6 @@ typedef struct mq_config {
     char log_timestamp_format[64]; /* strftime format; "" = seconds since the epoch */
     char pid_file[MQ_CONFIG_PATH_MAX]; /* "" = none */
     char user[MQ_CONFIG_NAME_MAX];     /* privileges dropped to it when started as root */
-    bool per_listener_settings; /* stored; applied by the authentication code */
     /* Parser state carried across files (include_dir) and calls: the
      * listener later per-listener directives apply to (-1: none yet, so
      * they apply globally) and the legacy port/bind_address listener. */
@@ -95,6 +112,11 @@ typedef struct mq_config {
     /* response_information TEXT (MQTT 5); broker.response_information
      * points here once set, so keep this struct alive with the broker. */
     char response_information[256];
+    /* Authentication and access control (see mq_config_security()). */
+    bool per_listener_settings;
+    bool listeners_in_file;                 /* a `listener` or `port` line was parsed */
+    mq_security_config_t security;          /* the broker-wide settings */
+    mq_security_config_t security_default;  /* those before any `listener` line */
 } mq_config_t;
 
 /* Called once per problem found. is_error false means a warning. */
@@ -152,6 +174,16 @@ bool mq_config_include_name(const char *name);
 /* Sorts include_dir file names in Mosquitto's order: byte order (strcmp),
  * so capital letters come first. */
 void mq_config_include_sort(char **names, size_t n);
+/*
+ * The authentication settings for listener i (Mosquitto 2.0's rules):
+ * per_listener_settings false: the same for all (wherever the directives
+ * are); true: what followed the listener's own `listener` line, or for
+ * the default listener (`port`, command line) what came before any
+ * `listener` line. allow_anonymous not given: false when the configuration
+ * file defined a listener, else true (Mosquitto 2.0's local-only mode).
+ * The result has allow_anonymous_set true.
+ */
+void mq_config_security(const mq_config_t *cfg, size_t i, mq_security_config_t *out);
 
 /* Adds a listener (used by -p PORT). Returns MQ_ELIMIT when full. */
 int mq_config_add_listener(mq_config_t *cfg, const char *address, uint16_t port);

@@ -303,6 +303,48 @@ void mq__sub_detach(mq_broker_t *b, mq_session_t *s, const mq_subrec_t *r)
     }
 }
 
+void mq__will_check(mq_broker_t *b, mq_conn_t *c)
+{
+    /* Mosquitto 2.0 accepts a CONNECT whose will the ACL refuses and drops
+     * the will when it would be published; the check is made here, when
+     * the connection goes, with the ACL in force then. */
+    if (!b->cfg.acl || !c->will || c->clean_disconnect)
+        return;
+    if (b->cfg.acl(b->cfg.acl_ctx, c, (const char *)mq_msg_topic(c->will), c->will->topic_len,
+                   MQ_ACL_WRITE))
+        return;
+    mq__log(b, MQ_LOG_NOTICE, "client %s: will on %.*s denied by the ACL", mq__conn_name(c),
+            (int)c->will->topic_len, (const char *)mq_msg_topic(c->will));
+    mq_msg_unref(&b->mem, c->will);
+    c->will = NULL;
+}
+
+size_t mq_broker_recheck_subscriptions(mq_broker_t *b)
+{
+    size_t removed = 0;
+
+    if (!b->cfg.acl)
+        return 0;
+    for (mq_conn_t *c = b->conns; c; c = c->next) {
+        mq_session_t *s = c->session;
+        if (c->state != MQ__CONN_ACTIVE || !s)
+            continue;
+        mq_subrec_t *r = s->subs;
+        while (r) {
+            mq_subrec_t *next = r->next;
+            if (!b->cfg.acl(b->cfg.acl_ctx, c, r->filter, r->len, MQ_ACL_SUBSCRIBE)) {
+                mq__log(b, MQ_LOG_NOTICE, "client %s: subscription to %s removed by the ACL",
+                        s->client_id, r->filter);
+                mq__sub_detach(b, s, r);
+                mq_session_sub_remove(&b->sessions, s, r);
+                removed++;
+            }
+            r = next;
+        }
+    }
+    return removed;
+}
+
 void mq__session_end(mq_broker_t *b, mq_session_t *s)
 {
     for (mq_subrec_t *r = s->subs; r; r = r->next)
@@ -492,6 +534,7 @@ void mq_broker_conn_lost(mq_broker_t *b, mq_conn_t *c, mq_time_t now)
     b->nconns--;
     mq_timer_cancel(&b->timers, &c->timer);
 
+    mq__will_check(b, c); /* while c still has its client id */
     mq_session_t *s = c->session;
     if (s) {
         s->conn = NULL;

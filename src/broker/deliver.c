@@ -138,6 +138,16 @@ static void send_inflight(mq_broker_t *b, mq_session_t *s, mq_msg_t *msg, uint8_
     send_publish(b, s->conn, msg, qos, retain, false, pid, ids);
 }
 
+/* The ACL's READ check, made when a message goes to a connected client
+ * (offline sessions queue it; it is checked when it leaves the queue). */
+static bool read_allowed(mq_broker_t *b, mq_conn_t *c, const mq_msg_t *msg)
+{
+    if (!b->cfg.acl)
+        return true;
+    return b->cfg.acl(b->cfg.acl_ctx, c, (const char *)mq_msg_topic(msg), msg->topic_len,
+                      MQ_ACL_READ);
+}
+
 static void deliver(mq_broker_t *b, mq_session_t *s, mq_msg_t *msg, uint8_t qos, bool retain,
                     const mq_ids_t *ids)
 {
@@ -149,6 +159,8 @@ static void deliver(mq_broker_t *b, mq_session_t *s, mq_msg_t *msg, uint8_t qos,
         return;
     }
     mq_conn_t *c = s->conn;
+    if (!read_allowed(b, c, msg))
+        return;
     if (c->client_max_packet) {
         mq_pubform_t f;
         make_form(b, c, msg, qos, retain, false, 1, ids, &f);
@@ -182,6 +194,10 @@ void mq__pump(mq_broker_t *b, mq_session_t *s)
         mq_session_queue_pop(&b->sessions, s, &q);
         /* MQTT-3.3.2-5: expired while queued: never sent. */
         if (mq_msg_expired(q.msg, b->now)) {
+            mq_msg_unref(&b->mem, q.msg);
+            continue;
+        }
+        if (!read_allowed(b, s->conn, q.msg)) {
             mq_msg_unref(&b->mem, q.msg);
             continue;
         }

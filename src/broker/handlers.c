@@ -285,6 +285,7 @@ static int handle_connect(mq_broker_t *b, mq_conn_t *c, const mq_packet_t *pkt)
         mq__log(b, MQ_LOG_NOTICE, "client %s already connected, closing the old connection",
                 s->client_id);
         mq__conn_close(b, old, MQ_RC_SESSION_TAKEN_OVER, NULL);
+        mq__will_check(b, old); /* while it still has its client id */
         old->session = NULL;
         s->conn = NULL;
         if (old->will && old->will_delay && !co->clean && s->expiry_interval) {
@@ -408,7 +409,14 @@ static int handle_publish(mq_broker_t *b, mq_conn_t *c, const mq_packet_t *pkt)
     }
 
     uint8_t reason = MQ_RC_SUCCESS;
-    if (b->cfg.message_size_limit && pub->payload.len > b->cfg.message_size_limit) {
+    if (b->cfg.acl && !b->cfg.acl(b->cfg.acl_ctx, c, (const char *)topic.ptr, topic.len,
+                                  MQ_ACL_WRITE)) {
+        /* Mosquitto 2.0: a PUBLISH the ACL refuses is dropped but still
+         * acknowledged (MQTT 5: with 0x87 Not authorized). */
+        mq__log(b, MQ_LOG_NOTICE, "client %s: PUBLISH to %.*s denied by the ACL", s->client_id,
+                (int)topic.len, (const char *)topic.ptr);
+        reason = MQ_RC_NOT_AUTHORIZED;
+    } else if (b->cfg.message_size_limit && pub->payload.len > b->cfg.message_size_limit) {
         mq__log(b, MQ_LOG_NOTICE, "client %s: message of %u bytes over message_size_limit dropped",
                 s->client_id, pub->payload.len);
         b->stats.msgs_dropped++;
@@ -599,6 +607,14 @@ static int handle_subscribe(mq_broker_t *b, mq_conn_t *c, const mq_packet_t *pkt
         mq_sub_opts_t so = {.qos = opts & 3, .flags = v5 ? (uint8_t)(opts & 0x3C) : 0,
                             .sub_id = sub_id};
         bool is_new, shared;
+        if (b->cfg.acl && !b->cfg.acl(b->cfg.acl_ctx, c, (const char *)f.ptr, f.len,
+                                      MQ_ACL_SUBSCRIBE)) {
+            /* MQTT 3.1.1 3.9.3: 0x80 Failure; MQTT 5 3.9.3: 0x87 Not authorized. */
+            codes[i++] = v5 ? MQ_RC_NOT_AUTHORIZED : MQ_SUBACK_FAILURE;
+            mq__log(b, MQ_LOG_NOTICE, "client %s: subscription to %.*s denied by the ACL",
+                    s->client_id, (int)f.len, (const char *)f.ptr);
+            continue;
+        }
         int rc = subscribe_one(b, s, f, &so, &is_new, &shared);
         if (rc < 0) {
             codes[i++] = v5 ? (rc == MQ_ELIMIT ? MQ_RC_QUOTA_EXCEEDED : MQ_RC_UNSPECIFIED)

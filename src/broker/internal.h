@@ -118,6 +118,8 @@ int mq__out_ack(mq_broker_t *b, mq_conn_t *c, uint8_t type, uint16_t pid, uint8_
 void mq__conn_close(mq_broker_t *b, mq_conn_t *c, uint8_t reason, const char *why);
 /* Takes one subscription record out of the tree (or its shared group). */
 void mq__sub_detach(mq_broker_t *b, mq_session_t *s, const mq_subrec_t *r);
+/* Drops c's will when the ACL refuses it (MQ_ACL_WRITE on its topic). */
+void mq__will_check(mq_broker_t *b, mq_conn_t *c);
 /* Ends a session: removes its subscriptions, publishes a delayed will. */
 void mq__session_end(mq_broker_t *b, mq_session_t *s);
 

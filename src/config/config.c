@@ -286,6 +286,7 @@ static mq_listener_config_t *mq__new_listener(mq__parser_t *p, const mq__directi
     memset(l, 0, sizeof *l);
     l->port = 1883;
     cfg->cur_listener = (int)(l - cfg->listeners);
+    cfg->listeners_in_file = true;
     return l;
 }
 
@@ -312,8 +313,10 @@ static void mq__dir_listener(mq__parser_t *p, const mq__directive_t *d, const mq
         return;
     }
     l = mq__new_listener(p, d);
-    if (l)
+    if (l) {
         *l = tmp;
+        p->cfg->cur_listener = (int)(l - p->cfg->listeners);
+    }
 }
 
 /* Mosquitto's legacy default listener: `port` and `bind_address` both edit
@@ -331,6 +334,7 @@ static mq_listener_config_t *mq__default_listener(mq__parser_t *p, const mq__dir
         /* Only `listener` changes the listener later per-listener
          * directives apply to. */
         p->cfg->cur_listener = cur;
+        l->is_default = true;
     }
     return l;
 }
@@ -660,6 +664,80 @@ static void mq__dir_response_information(mq__parser_t *p, const mq__directive_t 
     p->cfg->broker.response_information = p->cfg->response_information;
 }
 
+/* ---- authentication and access control -----------------------------------
+ * password_file, acl_file, allow_anonymous: each occurrence goes into
+ * cfg->security (what applies with per_listener_settings false) and into
+ * the current listener's settings, or security_default before any
+ * `listener` line (what applies with per_listener_settings true), so the
+ * result does not depend on where per_listener_settings is. As in Mosquitto,
+ * a second password_file / acl_file for the same scope is an error (the
+ * scope being decided by per_listener_settings as seen so far). */
+
+static mq_security_config_t *mq__security_here(mq__parser_t *p)
+{
+    return p->cfg->cur_listener >= 0 ? &p->cfg->listeners[p->cfg->cur_listener].security
+                                : &p->cfg->security_default;
+}
+
+static void mq__dir_path(mq__parser_t *p, const mq__directive_t *d, const mq__tok_t *args,
+                         size_t nargs)
+{
+    /* A path is the rest of the line (it may hold blanks). */
+    const char *start = args[0].p;
+    size_t n = (size_t)(args[nargs - 1].p + args[nargs - 1].len - start);
+    bool acl = d->name[0] == 'a';
+
+    if (n >= MQ_CONFIG_PATH_MAX) {
+        mq__report(p, true, "%s: path longer than %d bytes", d->name, MQ_CONFIG_PATH_MAX - 1);
+        return;
+    }
+    char *a = acl ? p->cfg->security.acl_file : p->cfg->security.password_file;
+    char *b = acl ? mq__security_here(p)->acl_file : mq__security_here(p)->password_file;
+    /* Mosquitto 2.0: one file per scope ("Duplicate password_file value"). */
+    if ((p->cfg->per_listener_settings ? b : a)[0]) {
+        mq__report(p, true, "%s: given twice for the same %s", d->name,
+                   p->cfg->per_listener_settings ? "listener" : "broker");
+        return;
+    }
+    memcpy(a, start, n);
+    a[n] = '\0';
+    memcpy(b, start, n);
+    b[n] = '\0';
+}
+
+static void mq__dir_allow_anonymous(mq__parser_t *p, const mq__directive_t *d,
+                                    const mq__tok_t *args, size_t nargs)
+{
+    bool v;
+
+    if (mq__tok_is(args[0], "true") || mq__tok_is(args[0], "1")) {
+        v = true;
+    } else if (mq__tok_is(args[0], "false") || mq__tok_is(args[0], "0")) {
+        v = false;
+    } else {
+        mq__report(p, true, "%s: expected true or false, got '%.*s'", d->name, MQ__Q(args[0]));
+        return;
+    }
+    p->cfg->security.allow_anonymous_set = mq__security_here(p)->allow_anonymous_set = true;
+    p->cfg->security.allow_anonymous = mq__security_here(p)->allow_anonymous = v;
+    p->cfg->broker.allow_anonymous = v; /* the core's rule when no hook is installed */
+}
+
+void mq_config_security(const mq_config_t *cfg, size_t i, mq_security_config_t *out)
+{
+    if (!cfg->per_listener_settings)
+        *out = cfg->security;
+    else if (i < cfg->n_listeners && !cfg->listeners[i].is_default)
+        *out = cfg->listeners[i].security;
+    else
+        *out = cfg->security_default;
+    if (!out->allow_anonymous_set) {
+        /* Mosquitto 2.0: false once the file defines a listener. */
+        out->allow_anonymous = !cfg->listeners_in_file;
+        out->allow_anonymous_set = true;
+    }
+}
+
 /* ---- the tables -------------------------------------------------------- */
 
 #define MQ__FIELD(f) offsetof(mq_config_t, f), (uint8_t)sizeof(((mq_config_t *)0)->f)
@@ -675,7 +753,11 @@ static const mq__directive_t mq__directives[] = {
     MQ__CUSTOM("listener", 1, 2, mq__dir_listener),
     MQ__CUSTOM("port", 1, 1, mq__dir_port),
     MQ__CUSTOM("bind_address", 1, 1, mq__dir_bind_address),
-    MQ__BOOL("allow_anonymous", broker.allow_anonymous),
+    /* authentication and access control (see above) */
+    MQ__CUSTOM("allow_anonymous", 1, 1, mq__dir_allow_anonymous),
+    MQ__CUSTOM("password_file", 1, MQ__MAX_TOKENS - 1, mq__dir_path),
+    MQ__CUSTOM("acl_file", 1, MQ__MAX_TOKENS - 1, mq__dir_path),
+    MQ__BOOL("per_listener_settings", per_listener_settings),
     MQ__UINT("max_keepalive", broker.max_keepalive, 0, UINT16_MAX),
     MQ__CUSTOM("max_connections", 1, 1, mq__dir_max_connections),
     MQ__CUSTOM("max_inflight_messages", 1, 1, mq__dir_max_inflight),
@@ -716,7 +798,7 @@ static const mq__directive_t mq__directives[] = {
 /* Mosquitto directives (2.0) that musqratt does not implement yet. */
 static const char *const mq__unsupported[] = {
     /* security */
-    "password_file", "acl_file", "psk_file", "psk_hint", "auth_plugin", "plugin",
+    "psk_file", "psk_hint", "auth_plugin", "plugin",
     "global_plugin", "auth_plugin_deny_special_chars", "clientid_prefixes", "auto_id_prefix",
     "use_identity_as_username", "use_subject_as_username", "use_username_as_clientid",
     /* TLS */
@@ -869,6 +951,10 @@ static int mq__parse(mq_config_t *cfg, const char *text, size_t len, const char 
         mq__line(&p, text + pos, end - pos);
         pos = end + 1;
     }
+    /* Mosquitto 2.0: allow_anonymous defaults to false once the file
+     * defines a listener (the core's rule when no auth hook is installed). */
+    if (cfg->listeners_in_file && !cfg->security.allow_anonymous_set)
+        cfg->broker.allow_anonymous = false;
     return p.errors ? MQ_ECONFIG : MQ_OK;
 }
 
@@ -930,6 +1016,7 @@ int mq_config_add_listener(mq_config_t *cfg, const char *address, uint16_t port)
         return MQ_ELIMIT;
     l = &cfg->listeners[cfg->n_listeners++];
     memset(l, 0, sizeof *l);
+    l->is_default = true; /* command line: the default listener's settings */
     if (alen)
         memcpy(l->address, address, alen);
     l->port = port;

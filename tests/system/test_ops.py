@@ -90,6 +90,11 @@ class Ops(unittest.TestCase):
 
     # -- helpers -----------------------------------------------------------
     def write_conf(self, lines, path=None):
+        lines = list(lines)
+        # Mosquitto 2.0's rule: with a listener in the file, anonymous
+        # clients are refused unless allowed; these tests connect anonymously.
+        if path is None and not any(l.startswith("allow_anonymous") for l in lines):
+            lines.append("allow_anonymous true")
         with open(path or self.conf, "w") as f:
             f.write("\n".join(lines) + "\n")
 

@@ -659,7 +659,7 @@ static void test_log_file_path_too_long(void **state)
     memset(path, 'p', sizeof path - 1);
     path[sizeof path - 1] = '\0';
     snprintf(text, sizeof text, "log_dest file %s\n", path);
-    expect_error(text, 1, "longer than 255 bytes");
+    expect_error(text, 1, "longer than 511 bytes");
 }
 
 static void test_log_timestamp_and_format(void **state)
@@ -897,7 +897,7 @@ static void test_unknown_directive_is_an_error(void **state)
 static void test_unsupported_mosquitto_directives_warn(void **state)
 {
     static const char *const names[] = {
-        "password_file /etc/pw", "acl_file /etc/acl", "cafile x", "certfile x", "keyfile x",
+        "cafile x", "certfile x", "keyfile x",
         "capath x", "crlfile x", "require_certificate true", "use_identity_as_username true",
         "use_subject_as_username true", "tls_version tlsv1.2", "ciphers X", "ciphers_tls1.3 Y",
         "protocol websockets", "persistence true", "persistence_location /var",
@@ -935,13 +935,83 @@ static void test_prefixes_alone_are_unknown(void **state)
     expect_error("plugin_opt_\n", 1, "unknown directive");
 }
 
+/* ---- authentication and access control ---------------------------------- */
+
+static void expect_security(size_t i, const char *pw, const char *acl, bool anon)
+{
+    mq_security_config_t sec;
+
+    mq_config_security(&g_cfg, i, &sec);
+    assert_string_equal(sec.password_file, pw);
+    assert_string_equal(sec.acl_file, acl);
+    assert_true(sec.allow_anonymous_set);
+    assert_int_equal(sec.allow_anonymous, anon);
+}
+
+static void test_security_directives_global(void **state)
+{
+    /* Paths are the rest of the line; the last word of the directive is
+     * not special. allow_anonymous without a value given: Mosquitto 2.0's
+     * default, false once the file defines a listener. */
+    expect_ok("password_file /etc/my pw\nlistener 1883\nacl_file /etc/acl\n");
+    expect_security(0, "/etc/my pw", "/etc/acl", false);
+    assert_false(g_cfg.broker.allow_anonymous);
+    assert_false(g_cfg.per_listener_settings);
+    expect_ok("port 1884\n");
+    expect_security(0, "", "", false);
+    assert_false(g_cfg.broker.allow_anonymous);
+    /* No listener in the file: anonymous clients stay allowed. */
+    expect_ok("password_file /p\n");
+    expect_security(0, "/p", "", true);
+    assert_true(g_cfg.broker.allow_anonymous);
+    expect_ok("listener 1883\nallow_anonymous true\n");
+    expect_security(0, "", "", true);
+    assert_true(g_cfg.broker.allow_anonymous);
+    /* One of each for the whole broker (Mosquitto: "Duplicate"). */
+    expect_error("password_file /a\nlistener 1\npassword_file /b\n", 3, "given twice");
+    expect_error("acl_file /a\nacl_file /a\n", 2, "given twice");
+    expect_error("acl_file\n", 1, "missing argument");
+    char text[700] = "acl_file /";
+    memset(text + 10, 'x', 600);
+    expect_error(text, 1, "path longer");
+}
+
+static void test_security_directives_per_listener(void **state)
+{
+    expect_ok("per_listener_settings true\n"
+              "password_file /default\n"   /* before any listener: the default one */
+              "allow_anonymous true\n"
+              "listener 1883\n"
+              "password_file /one\n"
+              "acl_file /acl-one\n"
+              "listener 1884\n"
+              "allow_anonymous true\n"
+              "listener 1885\n"
+              "password_file /three\n"
+              "port 1886\n");
+    assert_true(g_cfg.per_listener_settings);
+    assert_int_equal(g_cfg.n_listeners, 4);
+    expect_security(0, "/one", "/acl-one", false);
+    expect_security(1, "", "", true);
+    expect_security(2, "/three", "", false);
+    expect_security(3, "/default", "", true); /* `port`: the default listener */
+    /* The same file twice is fine on different listeners, not on one. */
+    expect_error("per_listener_settings true\nlistener 1\npassword_file /a\n"
+                 "listener 2\npassword_file /a\npassword_file /b\n", 6, "given twice");
+    /* A listener added from the command line is the default listener. */
+    expect_ok("per_listener_settings true\nacl_file /d\n");
+    assert_int_equal(mq_config_add_listener(&g_cfg, "127.0.0.1", 0), MQ_OK);
+    expect_security(0, "", "/d", true);
+    expect_error("per_listener_settings maybe\n", 1, "expected true or false");
+}
+
 /* ---- several problems -------------------------------------------------- */
 
 static void test_parsing_goes_on_after_errors(void **state)
 {
     const char *text = "max_keepalive 70000\n"   /* 1: error */
                        "allow_anonymous false\n" /* 2 */
-                       "password_file /x\n"      /* 3: warning */
+                       "psk_file /x\n"           /* 3: warning */
                        "nonsense\n"              /* 4: error */
                        "listener 1884\n"         /* 5 */
                        "listener\n"              /* 6: error */
@@ -1059,6 +1129,8 @@ int main(void)
         cmocka_unit_test(test_debian_mosquitto_conf),
         cmocka_unit_test(test_unknown_directive_is_an_error),
         cmocka_unit_test(test_unsupported_mosquitto_directives_warn),
+        cmocka_unit_test(test_security_directives_global),
+        cmocka_unit_test(test_security_directives_per_listener),
         cmocka_unit_test(test_prefixes_alone_are_unknown),
         cmocka_unit_test(test_parsing_goes_on_after_errors),
         cmocka_unit_test(test_long_tokens_are_quoted_briefly),

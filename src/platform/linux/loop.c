@@ -86,6 +86,7 @@ typedef struct mq_linux_listener {
     bool paused;
     uint32_t max_conns;   /* per-listener max_connections; 0 = unlimited */
     uint32_t n_conns;     /* connections accepted here and still open */
+    uint16_t index;     /* the configured listener it belongs to (mq_conn_listener) */
 } mq_linux_listener_t;
 
 typedef struct mq_linux_conn {
@@ -550,6 +551,7 @@ static void mq_linux_accept(mq_linux_loop_t *loop, mq_linux_listener_t *l, mq_ti
             free(lc);
             continue;
         }
+        mq_conn_set_listener(lc->c, l->index); /* per-listener authentication */
         lc->events = EPOLLIN;
         if (mq_linux_ctl(loop, EPOLL_CTL_ADD, &lc->h, EPOLLIN) < 0) {
             mq_linux_logf(loop->log, MQ_LOG_ERR, "epoll_ctl(add): %s", strerror(errno));
@@ -812,7 +814,7 @@ fail:
     return NULL;
 }
 
-int mq_linux_loop_add_listener(mq_linux_loop_t *loop, int fd)
+int mq_linux_loop_add_listener(mq_linux_loop_t *loop, int fd, uint16_t index)
 {
     mq_linux_listener_t *l = NULL;
 
@@ -830,6 +832,7 @@ int mq_linux_loop_add_listener(mq_linux_loop_t *loop, int fd)
     memset(l, 0, sizeof *l);
     l->h.kind = MQ_LINUX_LISTENER;
     l->h.fd = fd;
+    l->index = index;
     if (mq_linux_ctl(loop, EPOLL_CTL_ADD, &l->h, EPOLLIN) < 0) {
         mq_linux_logf(loop->log, MQ_LOG_ERR, "epoll_ctl(listener): %s", strerror(errno));
         close(fd);

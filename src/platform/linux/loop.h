@@ -25,8 +25,10 @@ typedef struct mq_linux_loop mq_linux_loop_t;
  * Returns NULL after logging why. b and log are borrowed. */
 mq_linux_loop_t *mq_linux_loop_new(mq_broker_t *b, const mq_linux_log_t *log);
 
-/* Takes ownership of a listening, non-blocking socket. MQ_OK or MQ_EIO/MQ_ELIMIT. */
-int mq_linux_loop_add_listener(mq_linux_loop_t *loop, int fd);
+/* Takes ownership of a listening, non-blocking socket of configured listener
+ * `index` (given to its connections: mq_conn_listener()). MQ_OK or
+ * MQ_EIO/MQ_ELIMIT. */
+int mq_linux_loop_add_listener(mq_linux_loop_t *loop, int fd, uint16_t index);
 
 /* Per-listener max_connections for the listening socket fd (0 = unlimited);
  * may change while it runs. MQ_EINVAL if fd is not a listener. */

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "conffile.h"
 #include "log.h"
 #include "loop.h"
@@ -181,6 +182,12 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    /* password_file / acl_file: read before privileges are dropped (like
+     * the listening sockets), installed as hooks into the broker config. */
+    if (mq_linux_auth_new(rt.boot_cfg, &rt.log, &rt.auth) != MQ_OK) {
+        mq_linux_logf(&rt.log, MQ_LOG_ERR, "cannot load the password or ACL files");
+        goto out;
+    }
     if (mq_linux_drop_privileges(rt.cfg->user, &rt.log) != MQ_OK)
         goto out;
 
@@ -211,6 +218,7 @@ out:
     mq_linux_loop_free(rt.loop);
     mq_linux_runtime_close(&rt);
     mq_broker_free(rt.b);
+    mq_linux_auth_free(rt.auth); /* after the broker, which borrowed it */
     if (pid_path[0])
         unlink(pid_path);
     mq_linux_log_close(&rt.log);

@@ -11,6 +11,7 @@
 #include "listener.h"
 #include "musqratt/error.h"
 #include "notify.h"
+#include "auth.h"
 #include "runtime.h"
 
 int mq_linux_runtime_load(const mq_linux_runtime_t *rt, mq_config_t *cfg,
@@ -60,10 +61,11 @@ static bool mq_linux_listener_same(const mq_listener_config_t *a, const mq_liste
 }
 
 static int mq_linux_open_one(mq_linux_runtime_t *rt, const mq_listener_config_t *lc,
-                             mq_linux_open_listener_t *ol)
+                             uint16_t index, mq_linux_open_listener_t *ol)
 {
     memset(ol, 0, sizeof *ol);
     ol->lc = *lc;
+    ol->index = index;
     return mq_linux_listen(lc, ol->fds, MQ_LINUX_FDS_PER_LISTENER, &ol->n_fds, &rt->log);
 }
 
@@ -77,7 +79,7 @@ static int mq_linux_attach_one(mq_linux_runtime_t *rt, mq_linux_open_listener_t 
         if (fd < 0)
             continue;
         /* The loop owns the socket now, even on failure. */
-        if (mq_linux_loop_add_listener(rt->loop, fd) != MQ_OK) {
+        if (mq_linux_loop_add_listener(rt->loop, fd, ol->index) != MQ_OK) {
             ol->fds[i] = -1;
             rc = MQ_EIO;
             continue;
@@ -108,7 +110,8 @@ int mq_linux_runtime_listen(mq_linux_runtime_t *rt)
 {
     rt->n_open = 0;
     for (size_t i = 0; i < rt->cfg->n_listeners; i++) {
-        if (mq_linux_open_one(rt, &rt->cfg->listeners[i], &rt->open[rt->n_open]) != MQ_OK) {
+        if (mq_linux_open_one(rt, &rt->cfg->listeners[i], (uint16_t)i, &rt->open[rt->n_open]) !=
+            MQ_OK) {
             mq_linux_runtime_close(rt);
             return MQ_EIO;
         }
@@ -171,7 +174,17 @@ static void mq_linux_reload_listeners(mq_linux_runtime_t *rt, const mq_config_t 
             n_next++;
             continue;
         }
-        if (mq_linux_open_one(rt, lc, &next[n_next]) != MQ_OK) {
+        /* Per-listener authentication (password_file, acl_file) is set up
+         * at startup for the startup listeners: a listener added by a
+         * reload gets no policy of its own, so with per_listener_settings
+         * its clients are refused (fail closed) until a restart. */
+        if (ncfg->per_listener_settings)
+            mq_linux_logf(&rt->log, MQ_LOG_WARNING,
+                          "reload: new listener %u: per-listener authentication applies "
+                          "after a restart; its clients are refused until then",
+                          (unsigned)lc->port);
+        if (mq_linux_open_one(rt, lc, ncfg->per_listener_settings ? UINT16_MAX : (uint16_t)i,
+                              &next[n_next]) != MQ_OK) {
             mq_linux_logf(&rt->log, MQ_LOG_ERR, "reload: listener %u %s not opened",
                           (unsigned)lc->port, lc->socket_path[0] ? lc->socket_path : lc->address);
             continue;
@@ -260,13 +273,13 @@ void mq_linux_reload(mq_linux_runtime_t *rt)
     /* 2. Listeners: added ones opened, removed ones closed, connections kept. */
     mq_linux_reload_listeners(rt, ncfg);
 
-    /* ==== 3. Other reloaders: called here, with the new configuration ====
-     * (password_file, acl_file, TLS certificates and CRLs, ...). Each must
-     * keep its previous state in force when its own files fail to load and
-     * log why. Wired in by the lead when merging issue 6:
-     *     mq_linux_auth_reload(rt, ncfg);
-     *     mq_linux_tls_reload(rt, ncfg);
-     * ==== end of other reloaders ==== */
+    /* ==== 3. Other reloaders ====
+     * Each keeps its previous state in force when its own files fail to
+     * load, and logs why. The password and ACL files named at startup are
+     * read again (their names, like the broker settings, change at a
+     * restart); connected clients' subscriptions are checked again. */
+    mq_linux_auth_reload(rt->auth, rt->b);
+    /* ==== end of other reloaders ==== */
 
     if (old != rt->boot_cfg)
         free(old);

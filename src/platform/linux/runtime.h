@@ -37,6 +37,9 @@
 
 typedef struct mq_linux_open_listener {
     mq_listener_config_t lc; /* as configured (port 0 stays 0) */
+    uint16_t index;          /* mq_conn_listener() of its connections: the
+                                position in the startup configuration (per-
+                                listener authentication is fixed at startup) */
     int fds[MQ_LINUX_FDS_PER_LISTENER];
     size_t n_fds;
     bool attached;           /* fds belong to the loop */
@@ -55,6 +58,7 @@ typedef struct mq_linux_runtime {
     mq_linux_log_t log;
     mq_broker_t *b;
     mq_linux_loop_t *loop;
+    struct mq_linux_auth *auth; /* password_file / acl_file (auth.h); NULL = none */
     mq_linux_open_listener_t open[MQ_CONFIG_MAX_LISTENERS];
     size_t n_open;
     unsigned reloads;           /* successful reloads so far */
