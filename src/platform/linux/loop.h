@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "musqratt/broker.h"
+#include "xport.h"
 
 typedef struct mq_linux_loop mq_linux_loop_t;
 
@@ -22,8 +23,15 @@ typedef struct mq_linux_loop mq_linux_loop_t;
  * Returns NULL after logging why. b and log are borrowed. */
 mq_linux_loop_t *mq_linux_loop_new(mq_broker_t *b, const mq_linux_log_t *log);
 
-/* Takes ownership of a listening, non-blocking socket. MQ_OK or MQ_EIO/MQ_ELIMIT. */
-int mq_linux_loop_add_listener(mq_linux_loop_t *loop, int fd);
+/* Takes ownership of a listening, non-blocking socket. xl is its transport
+ * (TLS/WebSockets; NULL = plain MQTT over TCP), borrowed: it must outlive the
+ * loop. MQ_OK or MQ_EIO/MQ_ELIMIT. */
+int mq_linux_loop_add_listener(mq_linux_loop_t *loop, int fd, mq_linux_xport_listener_t *xl);
+
+/* Reloads the certificates and keys of every TLS listener for the
+ * connections accepted from now on (existing ones keep theirs); a listener
+ * whose files fail keeps its old ones. For SIGHUP. MQ_OK or MQ_ECONFIG. */
+int mq_linux_loop_tls_reload(mq_linux_loop_t *loop);
 
 /* Runs until SIGINT or SIGTERM. Returns MQ_OK, or MQ_EIO if epoll failed. */
 int mq_linux_loop_run(mq_linux_loop_t *loop);

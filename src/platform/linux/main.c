@@ -26,6 +26,7 @@
 #include "musqratt/config.h"
 #include "musqratt/error.h"
 #include "sys.h"
+#include "xport.h"
 
 /* A configuration file larger than this is surely not one. */
 #define MQ_LINUX_CONFIG_MAX (16u * 1024 * 1024)
@@ -128,6 +129,9 @@ int main(int argc, char **argv)
     size_t n_ports = 0;
     bool verbose = false, test_config = false, bad = false;
     int fds[MQ_LINUX_MAX_LISTEN_FDS];
+    /* the transport of each listening socket (TLS/WebSockets; NULL = plain) */
+    mq_linux_xport_listener_t *fd_xl[MQ_LINUX_MAX_LISTEN_FDS];
+    mq_linux_xport_listener_t *xls[MQ_CONFIG_MAX_LISTENERS] = {NULL};
     size_t n_fds = 0;
     int status = 1;
 
@@ -211,15 +215,24 @@ int main(int argc, char **argv)
     loop = mq_linux_loop_new(b, &log);
     if (!loop)
         goto out;
-    for (size_t i = 0; i < cfg.n_listeners; i++)
+    for (size_t i = 0; i < cfg.n_listeners; i++) {
+        size_t first = n_fds;
+
+        /* TLS files are loaded here: a bad one stops the startup. */
+        if (mq_linux_xport_listener_new(&cfg.listeners[i], cfg.broker.max_packet_size, &log,
+                                        &xls[i]) != MQ_OK)
+            goto out;
         if (mq_linux_listen(&cfg.listeners[i], fds, MQ_LINUX_MAX_LISTEN_FDS, &n_fds, &log) !=
             MQ_OK)
             goto out;
+        for (size_t j = first; j < n_fds; j++)
+            fd_xl[j] = xls[i];
+    }
     for (size_t i = 0; i < n_fds; i++) {
         int fd = fds[i];
 
         fds[i] = -1; /* the loop owns it now, even on failure */
-        if (mq_linux_loop_add_listener(loop, fd) != MQ_OK)
+        if (mq_linux_loop_add_listener(loop, fd, fd_xl[i]) != MQ_OK)
             goto out;
     }
     n_fds = 0;
@@ -231,6 +244,8 @@ out:
         if (fds[i] >= 0)
             close(fds[i]);
     mq_linux_loop_free(loop);
+    for (size_t i = 0; i < MQ_CONFIG_MAX_LISTENERS; i++)
+        mq_linux_xport_listener_free(xls[i]);
     mq_broker_free(b);
     return status;
 }
