@@ -6,6 +6,8 @@ MQ_PACKAGES=(
   build-essential cmake clang libclang-rt-14-dev   # gcc + clang, ASan/UBSan/libFuzzer runtimes
   libssl-dev                                       # libcrypto: password hashing (src/auth)
   libcmocka-dev                                    # unit tests
+  libssl-dev openssl                               # TLS (OpenSSL 3); openssl makes test certificates
+  nodejs                                           # WebSocket interop (Node 20 + npm: the npm mqtt package)
   python3                                          # system tests (stdlib only)
   mosquitto-clients python3-paho-mqtt libpaho-mqtt-dev  # interop: clients nobody here wrote
   mosquitto                                        # the broker the conformance suite compares with

@@ -47,6 +47,24 @@ typedef struct mq_security_config {
     bool allow_anonymous;
 } mq_security_config_t;
 
+/* ---- listener transports (TLS, WebSockets) --------------------------------
+ * Read by the platform (src/platform/linux/xport.c, tls.c); the core never
+ * looks at them. A zeroed listener is plain MQTT over TCP. */
+#define MQ_CONFIG_CIPHERS_MAX 512
+
+enum mq_listener_protocol {
+    MQ_LISTENER_MQTT = 0,      /* protocol mqtt (default) */
+    MQ_LISTENER_WEBSOCKETS = 1 /* protocol websockets: MQTT in WebSocket binary frames */
+};
+
+enum mq_tls_version {
+    MQ_TLS_DEFAULT = 0,        /* TLS 1.2 or later */
+    MQ_TLS_V1_1 = 1,           /* tls_version tlsv1.1 (minimum) */
+    MQ_TLS_V1_2 = 2,           /* tls_version tlsv1.2 */
+    MQ_TLS_V1_3 = 3            /* tls_version tlsv1.3 */
+};
+/* ---- end of listener transports ---- */
+
 typedef struct mq_listener_config {
     char address[MQ_CONFIG_ADDR_MAX]; /* "" = all addresses (Mosquitto's rule) */
     uint16_t port;
@@ -62,6 +80,22 @@ typedef struct mq_listener_config {
      * or by the command line; it uses mq_config_t.security_default. */
     mq_security_config_t security;
     bool is_default;
+    /* ---- transport (TLS, WebSockets): Mosquitto's per-listener directives;
+     * TLS is on when certfile, keyfile, cafile or capath is set. "" = unset. */
+    uint8_t protocol;                 /* enum mq_listener_protocol */
+    uint8_t tls_version;              /* enum mq_tls_version: the minimum accepted */
+    bool require_certificate;         /* clients must present a certificate the CA signed */
+    bool use_identity_as_username;    /* username = CN of the client certificate */
+    bool use_subject_as_username;     /* username = its subject, RFC 2253 string */
+    char cafile[MQ_CONFIG_PATH_MAX];
+    char capath[MQ_CONFIG_PATH_MAX];
+    char certfile[MQ_CONFIG_PATH_MAX];
+    char keyfile[MQ_CONFIG_PATH_MAX];
+    char crlfile[MQ_CONFIG_PATH_MAX];
+    char ciphers[MQ_CONFIG_CIPHERS_MAX];       /* TLS <= 1.2 cipher list */
+    char ciphers_tls13[MQ_CONFIG_CIPHERS_MAX]; /* TLS 1.3 cipher suites */
+    char websockets_path[MQ_CONFIG_PATH_MAX];  /* musqratt's: "" = any path (Mosquitto) */
+    /* ---- end of transport ---- */
 } mq_listener_config_t;
 
 /* log_dest: where log lines go (several may be set). */

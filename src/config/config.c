@@ -738,6 +738,116 @@ void mq_config_security(const mq_config_t *cfg, size_t i, mq_security_config_t *
     }
 }
 
+/* ---- listener transports: TLS and WebSockets ----------------------------
+ * Mosquitto's per-listener directives. Each applies to the last `listener`
+ * (or, before any, to the default listener, as in Mosquitto). The strings
+ * (file names, cipher lists) are only stored here; the platform checks and
+ * loads them at startup and names the file in its error. */
+
+static mq_listener_config_t *mq__cur_listener(mq__parser_t *p, const mq__directive_t *d)
+{
+    if (p->cfg->cur_listener >= 0 && (size_t)p->cfg->cur_listener < p->cfg->n_listeners)
+        return &p->cfg->listeners[p->cfg->cur_listener];
+    return mq__default_listener(p, d);
+}
+
+/* A string field of the current listener: d->offset into mq_listener_config_t,
+ * d->max its capacity (with the NUL). */
+static void mq__dir_listener_str(mq__parser_t *p, const mq__directive_t *d,
+                                 const mq__tok_t *args, size_t nargs)
+{
+    mq_listener_config_t *l;
+
+    if (args[0].len >= d->max) {
+        mq__report(p, true, "%s: longer than %llu bytes", d->name,
+                   (unsigned long long)d->max - 1);
+        return;
+    }
+    l = mq__cur_listener(p, d);
+    if (!l)
+        return;
+    memcpy((char *)l + d->offset, args[0].p, args[0].len);
+    ((char *)l + d->offset)[args[0].len] = '\0';
+}
+
+static void mq__dir_listener_bool(mq__parser_t *p, const mq__directive_t *d,
+                                  const mq__tok_t *args, size_t nargs)
+{
+    mq_listener_config_t *l;
+    bool v;
+
+    if (mq__tok_is(args[0], "true") || mq__tok_is(args[0], "1")) {
+        v = true;
+    } else if (mq__tok_is(args[0], "false") || mq__tok_is(args[0], "0")) {
+        v = false;
+    } else {
+        mq__report(p, true, "%s: expected true or false, got '%.*s'", d->name, MQ__Q(args[0]));
+        return;
+    }
+    l = mq__cur_listener(p, d);
+    if (l)
+        memcpy((unsigned char *)l + d->offset, &v, sizeof v);
+}
+
+/* protocol mqtt|websockets */
+static void mq__dir_protocol(mq__parser_t *p, const mq__directive_t *d, const mq__tok_t *args,
+                             size_t nargs)
+{
+    mq_listener_config_t *l;
+    uint8_t v;
+
+    if (mq__tok_is(args[0], "mqtt")) {
+        v = MQ_LISTENER_MQTT;
+    } else if (mq__tok_is(args[0], "websockets")) {
+        v = MQ_LISTENER_WEBSOCKETS;
+    } else {
+        mq__report(p, true, "%s: '%.*s' is not mqtt or websockets", d->name, MQ__Q(args[0]));
+        return;
+    }
+    l = mq__cur_listener(p, d);
+    if (l)
+        l->protocol = v;
+}
+
+/* tls_version tlsv1.3|tlsv1.2|tlsv1.1: the minimum version, as in Mosquitto 2. */
+static void mq__dir_tls_version(mq__parser_t *p, const mq__directive_t *d,
+                                const mq__tok_t *args, size_t nargs)
+{
+    mq_listener_config_t *l;
+    uint8_t v;
+
+    if (mq__tok_is(args[0], "tlsv1.3")) {
+        v = MQ_TLS_V1_3;
+    } else if (mq__tok_is(args[0], "tlsv1.2")) {
+        v = MQ_TLS_V1_2;
+    } else if (mq__tok_is(args[0], "tlsv1.1")) {
+        v = MQ_TLS_V1_1;
+    } else {
+        mq__report(p, true, "%s: '%.*s' is not tlsv1.3, tlsv1.2 or tlsv1.1", d->name,
+                   MQ__Q(args[0]));
+        return;
+    }
+    l = mq__cur_listener(p, d);
+    if (l)
+        l->tls_version = v;
+}
+
+/* websockets_log_level N: libwebsockets' log mask in Mosquitto; musqratt's
+ * WebSocket layer logs through the normal log, so only the number is checked. */
+static void mq__dir_ws_log_level(mq__parser_t *p, const mq__directive_t *d,
+                                 const mq__tok_t *args, size_t nargs)
+{
+    uint64_t v;
+
+    (void)mq__number(p, d, args[0], 0, INT32_MAX, false, &v);
+}
+
+#define MQ__LFIELD(f) offsetof(mq_listener_config_t, f), 0, 0, sizeof(((mq_listener_config_t *)0)->f)
+#define MQ__LSTR(n, f) {n, 1, 1, mq__dir_listener_str, MQ__LFIELD(f), false}
+#define MQ__LBOOL(n, f) {n, 1, 1, mq__dir_listener_bool, MQ__LFIELD(f), false}
+
+/* ---- end of listener transports ---- */
+
 /* ---- the tables -------------------------------------------------------- */
 
 #define MQ__FIELD(f) offsetof(mq_config_t, f), (uint8_t)sizeof(((mq_config_t *)0)->f)
@@ -793,6 +903,22 @@ static const mq__directive_t mq__directives[] = {
     MQ__UINT("max_topic_nodes", broker.max_topic_nodes, 0, UINT32_MAX),
     MQ__CUSTOM("shared_subscription_strategy", 1, 1, mq__dir_shared_strategy),
     MQ__CUSTOM("response_information", 1, MQ__MAX_TOKENS - 1, mq__dir_response_information),
+    /* ---- listener transports: TLS and WebSockets (per listener) ---- */
+    MQ__CUSTOM("protocol", 1, 1, mq__dir_protocol),
+    MQ__LSTR("cafile", cafile),
+    MQ__LSTR("capath", capath),
+    MQ__LSTR("certfile", certfile),
+    MQ__LSTR("keyfile", keyfile),
+    MQ__LSTR("crlfile", crlfile),
+    MQ__LSTR("ciphers", ciphers),
+    MQ__LSTR("ciphers_tls1.3", ciphers_tls13),
+    MQ__LBOOL("require_certificate", require_certificate),
+    MQ__LBOOL("use_identity_as_username", use_identity_as_username),
+    MQ__LBOOL("use_subject_as_username", use_subject_as_username),
+    MQ__CUSTOM("tls_version", 1, 1, mq__dir_tls_version),
+    MQ__CUSTOM("websockets_log_level", 1, 1, mq__dir_ws_log_level),
+    MQ__LSTR("websockets_path", websockets_path), /* musqratt's own */
+    /* ---- end of listener transports ---- */
 };
 
 /* Mosquitto directives (2.0) that musqratt does not implement yet. */
@@ -800,14 +926,13 @@ static const char *const mq__unsupported[] = {
     /* security */
     "psk_file", "psk_hint", "auth_plugin", "plugin",
     "global_plugin", "auth_plugin_deny_special_chars", "clientid_prefixes", "auto_id_prefix",
-    "use_identity_as_username", "use_subject_as_username", "use_username_as_clientid",
+    "use_username_as_clientid",
     /* TLS */
-    "cafile", "capath", "certfile", "keyfile", "crlfile", "dhparamfile", "require_certificate",
-    "tls_version", "ciphers", "ciphers_tls1.3", "tls_engine", "tls_engine_kpass_sha1",
+    "dhparamfile",     "tls_engine", "tls_engine_kpass_sha1",
     "tls_keyform",
     /* listeners */
-    "protocol", "mount_point", "http_dir",
-    "websockets_log_level", "websockets_headers_size",
+    "mount_point", "http_dir",
+    "websockets_headers_size",
     "accept_protocol_versions", "enable_proxy_protocol",
     /* persistence */
     "persistence", "persistence_location", "persistence_file", "autosave_interval",

@@ -897,13 +897,10 @@ static void test_unknown_directive_is_an_error(void **state)
 static void test_unsupported_mosquitto_directives_warn(void **state)
 {
     static const char *const names[] = {
-        "cafile x", "certfile x", "keyfile x",
-        "capath x", "crlfile x", "require_certificate true", "use_identity_as_username true",
-        "use_subject_as_username true", "tls_version tlsv1.2", "ciphers X", "ciphers_tls1.3 Y",
-        "protocol websockets", "persistence true", "persistence_location /var",
+        "dhparamfile x", "tls_engine e", "persistence true", "persistence_location /var",
         "persistence_file a.db", "autosave_interval 1800", "sys_interval 10",
         "mount_point a/", "http_dir /www", "max_qos 1", "log_dest topic",
-        "websockets_log_level 0", "psk_hint h", "psk_file f", "clientid_prefixes x",
+        "websockets_headers_size 4096", "psk_hint h", "psk_file f", "clientid_prefixes x",
         "upgrade_outgoing_qos false", "max_inflight_bytes 0", "check_retain_source true",
         "memory_limit 0", "auth_plugin /x.so", "plugin /x.so", "plugin_opt_db x",
         "auth_opt_db y", "connection br", "address 10.0.0.1:1883", "topic # both 0",
@@ -926,6 +923,66 @@ static void test_unsupported_mosquitto_directives_warn(void **state)
             fail_msg("warning '%s' does not name '%s'", g_diags.d[0].msg, name);
         assert_int_equal(g_cfg.broker.max_sessions, 7);
     }
+}
+
+/* ---- listener transports: TLS and WebSockets ---------------------------- */
+
+static void test_transport_directives_apply_to_the_last_listener(void **state)
+{
+    expect_ok("listener 1883\n"
+              "listener 8883 127.0.0.1\n"
+              "cafile /etc/ca.crt\ncapath /etc/cas\ncertfile /etc/s.crt\nkeyfile /etc/s.key\n"
+              "crlfile /etc/crl.pem\nrequire_certificate true\nuse_identity_as_username 1\n"
+              "use_subject_as_username false\ntls_version tlsv1.3\nciphers HIGH\n"
+              "ciphers_tls1.3 TLS_AES_256_GCM_SHA384\n"
+              "listener 8080\nprotocol websockets\nwebsockets_path /mqtt\n"
+              "websockets_log_level 255\n");
+    assert_int_equal(g_cfg.n_listeners, 3);
+    const mq_listener_config_t *plain = &g_cfg.listeners[0], *tls = &g_cfg.listeners[1],
+                               *ws = &g_cfg.listeners[2];
+    assert_string_equal(plain->certfile, "");
+    assert_int_equal(plain->protocol, MQ_LISTENER_MQTT);
+    assert_string_equal(tls->cafile, "/etc/ca.crt");
+    assert_string_equal(tls->capath, "/etc/cas");
+    assert_string_equal(tls->certfile, "/etc/s.crt");
+    assert_string_equal(tls->keyfile, "/etc/s.key");
+    assert_string_equal(tls->crlfile, "/etc/crl.pem");
+    assert_true(tls->require_certificate);
+    assert_true(tls->use_identity_as_username);
+    assert_false(tls->use_subject_as_username);
+    assert_int_equal(tls->tls_version, MQ_TLS_V1_3);
+    assert_string_equal(tls->ciphers, "HIGH");
+    assert_string_equal(tls->ciphers_tls13, "TLS_AES_256_GCM_SHA384");
+    assert_int_equal(tls->protocol, MQ_LISTENER_MQTT);
+    assert_int_equal(ws->protocol, MQ_LISTENER_WEBSOCKETS);
+    assert_string_equal(ws->websockets_path, "/mqtt");
+    assert_string_equal(ws->certfile, "");
+}
+
+static void test_transport_directives_before_a_listener_make_the_default_one(void **state)
+{
+    /* Mosquitto: settings before any `listener` belong to the default
+     * listener, which `port` also edits. */
+    expect_ok("certfile /s.crt\nport 8883\nlistener 1884\n");
+    assert_int_equal(g_cfg.n_listeners, 2);
+    assert_int_equal(g_cfg.listeners[0].port, 8883);
+    assert_string_equal(g_cfg.listeners[0].certfile, "/s.crt");
+    assert_string_equal(g_cfg.listeners[1].certfile, "");
+}
+
+static void test_transport_directive_errors(void **state)
+{
+    char text[700];
+
+    expect_error("listener 1\nprotocol http\n", 2, "not mqtt or websockets");
+    expect_error("listener 1\ntls_version sslv3\n", 2, "not tlsv1.3, tlsv1.2 or tlsv1.1");
+    expect_error("listener 1\nrequire_certificate yes\n", 2, "expected true or false");
+    expect_error("listener 1\nwebsockets_log_level x\n", 2, "not a number");
+    expect_error("listener 1\ncafile\n", 2, "missing argument");
+    snprintf(text, sizeof text, "listener 1\ncertfile /%0600d\n", 0);
+    expect_error(text, 2, "longer than 511 bytes");
+    parse("listener 1\ntls_version tlsv1.1\n");
+    assert_int_equal(g_cfg.listeners[0].tls_version, MQ_TLS_V1_1);
 }
 
 static void test_prefixes_alone_are_unknown(void **state)
@@ -1132,6 +1189,9 @@ int main(void)
         cmocka_unit_test(test_security_directives_global),
         cmocka_unit_test(test_security_directives_per_listener),
         cmocka_unit_test(test_prefixes_alone_are_unknown),
+        cmocka_unit_test(test_transport_directives_apply_to_the_last_listener),
+        cmocka_unit_test(test_transport_directives_before_a_listener_make_the_default_one),
+        cmocka_unit_test(test_transport_directive_errors),
         cmocka_unit_test(test_parsing_goes_on_after_errors),
         cmocka_unit_test(test_long_tokens_are_quoted_briefly),
         cmocka_unit_test(test_many_arguments_are_counted),

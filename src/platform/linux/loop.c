@@ -43,6 +43,7 @@
 
 #include "musqratt/error.h"
 #include "sys.h"
+#include "xport.h"
 
 /* One read buffer for the whole loop: the core copies what it keeps. */
 #define MQ_LINUX_READ_BUF (64 * 1024)
@@ -87,11 +88,13 @@ typedef struct mq_linux_listener {
     uint32_t max_conns;   /* per-listener max_connections; 0 = unlimited */
     uint32_t n_conns;     /* connections accepted here and still open */
     uint16_t index;     /* the configured listener it belongs to (mq_conn_listener) */
+    mq_linux_xport_listener_t *xl; /* TLS/WebSockets; NULL: plain MQTT over TCP */
 } mq_linux_listener_t;
 
 typedef struct mq_linux_conn {
     mq_linux_handle_t h;
     mq_conn_t *c;
+    mq_linux_xport_t *x; /* TLS/WebSockets (xport.c); NULL: plain TCP, the direct path */
     uint32_t events;    /* interest currently registered */
     bool input_done;    /* input error or closing: read no more, close once flushed */
     bool deferred;      /* in the loop's deferred list */
@@ -171,6 +174,8 @@ static void mq_linux_conn_close(mq_linux_loop_t *loop, mq_linux_conn_t *lc, mq_t
         lc->prev->next = lc->next;
     if (lc->next)
         lc->next->prev = lc->prev;
+    if (lc->x)
+        mq_linux_xport_free(lc->x, true);
     /* close() also removes the descriptor from epoll (it is never dup'ed). */
     close(lc->h.fd);
     free(lc);
@@ -207,6 +212,11 @@ static void mq_linux_linger_end(mq_linux_loop_t *loop, mq_linux_conn_t *lc)
  */
 static void mq_linux_conn_linger(mq_linux_loop_t *loop, mq_linux_conn_t *lc, mq_time_t now)
 {
+    if (lc->x) {
+        /* TLS close_notify goes out before our FIN; the rest is raw bytes. */
+        mq_linux_xport_free(lc->x, true);
+        lc->x = NULL;
+    }
     if (loop->n_lingering >= MQ_LINUX_LINGER_MAX ||
         mq_linux_ctl(loop, EPOLL_CTL_MOD, &lc->h, EPOLLIN) < 0 ||
         shutdown(lc->h.fd, SHUT_WR) < 0) {
@@ -272,6 +282,75 @@ static void mq_linux_conn_interest(mq_linux_loop_t *loop, mq_linux_conn_t *lc, b
     lc->events = events;
 }
 
+/* ---- transports (TLS, WebSockets: xport.c) -----------------------------
+ * Connections of a TLS or WebSocket listener (lc->x != NULL) go through
+ * these two functions; plain TCP ones never do. */
+
+static void mq_linux_conn_defer(mq_linux_loop_t *loop, mq_linux_conn_t *lc);
+
+/* mq_linux_conn_flush() for a transport connection. */
+static bool mq_linux_conn_flush_x(mq_linux_loop_t *loop, mq_linux_conn_t *lc, mq_time_t now)
+{
+    mq_conn_t *c = lc->c;
+    bool closing = lc->input_done || mq_conn_closing(c);
+    const char *why = NULL;
+
+    switch (mq_linux_xport_flush(lc->x, loop->b, c, closing, &why)) {
+    case MQ_LINUX_XF_ERROR:
+        mq_linux_logf(loop->log, MQ_LOG_DEBUG, "closing '%s': %s", mq_conn_client_id(c),
+                      why ? why : "transport error");
+        mq_linux_conn_close(loop, lc, now);
+        return false;
+    case MQ_LINUX_XF_BLOCKED:
+        mq_linux_conn_interest(loop, lc, true);
+        return true;
+    case MQ_LINUX_XF_WAIT:
+        mq_linux_conn_interest(loop, lc, false);
+        return true;
+    default:
+        break;
+    }
+    if (mq_conn_out_size(c) == 0 && closing) {
+        mq_linux_conn_linger(loop, lc, now);
+        return false;
+    }
+    mq_linux_conn_interest(loop, lc, false);
+    return true;
+}
+
+/* mq_linux_conn_read() for a transport connection. */
+static bool mq_linux_conn_read_x(mq_linux_loop_t *loop, mq_linux_conn_t *lc, mq_time_t now)
+{
+    const char *why = NULL;
+
+    switch (mq_linux_xport_read(lc->x, loop->b, lc->c, loop->buf, MQ_LINUX_READ_BUF, now,
+                                &why)) {
+    case MQ_LINUX_XR_EOF:
+    case MQ_LINUX_XR_ERROR:
+        mq_linux_logf(loop->log, MQ_LOG_DEBUG, "closing '%s': %s", mq_conn_client_id(lc->c),
+                      why ? why : "transport error");
+        mq_linux_conn_close(loop, lc, now);
+        return false;
+    case MQ_LINUX_XR_DONE:
+        /* As for plain TCP: no more input; what is queued (a CONNACK with
+         * an error code, an HTTP answer, a close frame) still goes out. */
+        mq_linux_logf(loop->log, MQ_LOG_DEBUG, "closing '%s': %s", mq_conn_client_id(lc->c),
+                      why ? why : "input over");
+        lc->input_done = true;
+        mq_linux_conn_interest(loop, lc, (lc->events & EPOLLOUT) != 0);
+        mq_linux_conn_defer(loop, lc);
+        return true;
+    default:
+        /* The transport's own output (handshake, pong) is not in the
+         * core's pending list: the service phase flushes it. */
+        if (mq_linux_xport_has_output(lc->x))
+            mq_linux_conn_defer(loop, lc);
+        return true;
+    }
+}
+
+/* ---- end of transports ---- */
+
 /*
  * Writes the pending output: one writev, another only if the kernel took all
  * of it and more is left. Closes the connection once drained if it must
@@ -282,6 +361,8 @@ static bool mq_linux_conn_flush(mq_linux_loop_t *loop, mq_linux_conn_t *lc, mq_t
     mq_conn_t *c = lc->c;
     struct iovec iov[MQ_LINUX_IOV];
 
+    if (lc->x)
+        return mq_linux_conn_flush_x(loop, lc, now);
     while (mq_conn_out_size(c) > 0) {
         size_t cnt = mq_conn_out_iov(c, (mq_iov_t *)iov, MQ_LINUX_IOV);
         size_t want = 0;
@@ -355,6 +436,16 @@ static void mq_linux_flush_early(mq_linux_loop_t *loop)
             mq_linux_conn_defer(loop, lc);
             continue;
         }
+        if (lc->x) {
+            /* TLS/WebSockets: write now too, but leave anything unusual
+             * (blocked, error, transport output left) to the usual flush. */
+            const char *why = NULL;
+
+            if (mq_linux_xport_flush(lc->x, loop->b, c, false, &why) != MQ_LINUX_XF_DONE ||
+                mq_conn_out_size(c) > 0 || mq_linux_xport_has_output(lc->x))
+                mq_linux_conn_defer(loop, lc);
+            continue;
+        }
         cnt = mq_conn_out_iov(c, (mq_iov_t *)iov, MQ_LINUX_IOV);
         for (size_t i = 0; i < cnt; i++)
             want += iov[i].iov_len;
@@ -375,6 +466,8 @@ static void mq_linux_flush_early(mq_linux_loop_t *loop)
 /* Returns false when lc was closed (and freed). */
 static bool mq_linux_conn_read(mq_linux_loop_t *loop, mq_linux_conn_t *lc, mq_time_t now)
 {
+    if (lc->x)
+        return mq_linux_conn_read_x(loop, lc, now);
     for (int i = 0; i < MQ_LINUX_READS_PER_EVENT; i++) {
         ssize_t n = read(lc->h.fd, loop->buf, MQ_LINUX_READ_BUF);
 
@@ -425,7 +518,9 @@ static void mq_linux_conn_event(mq_linux_loop_t *loop, mq_linux_conn_t *lc, uint
         mq_linux_linger_event(loop, lc);
         return;
     }
-    if (!lc->input_done && (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+    if (!lc->input_done && ((ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) ||
+                            (lc->x && (ev & EPOLLOUT) &&
+                             mq_linux_xport_read_wants_write(lc->x)))) {
         if (!mq_linux_conn_read(loop, lc, now))
             return;
     }
@@ -543,10 +638,16 @@ static void mq_linux_accept(mq_linux_loop_t *loop, mq_linux_listener_t *l, mq_ti
         }
         lc->h.kind = MQ_LINUX_CONN;
         lc->h.fd = fd;
+        if (l->xl && !(lc->x = mq_linux_xport_new(l->xl, fd))) {
+            close(fd);
+            free(lc);
+            continue;
+        }
         lc->c = mq_broker_conn_open(loop->b, lc, now);
         if (!lc->c) {
             /* max_connections or memory: refuse at once. */
             mq_linux_logf(loop->log, MQ_LOG_DEBUG, "connection refused (limit reached)");
+            mq_linux_xport_free(lc->x, false);
             close(fd);
             free(lc);
             continue;
@@ -555,6 +656,7 @@ static void mq_linux_accept(mq_linux_loop_t *loop, mq_linux_listener_t *l, mq_ti
         lc->events = EPOLLIN;
         if (mq_linux_ctl(loop, EPOLL_CTL_ADD, &lc->h, EPOLLIN) < 0) {
             mq_linux_logf(loop->log, MQ_LOG_ERR, "epoll_ctl(add): %s", strerror(errno));
+            mq_linux_xport_free(lc->x, false);
             close(fd);
             mq_broker_conn_lost(loop->b, lc->c, now);
             free(lc);
@@ -672,6 +774,13 @@ static mq_time_t mq_linux_service(mq_linux_loop_t *loop, mq_time_t now)
              * never reads would never make the socket writable. */
             if ((lc->events & EPOLLOUT) && mq_conn_out_size(c) > 0)
                 continue;
+            /* The same for TLS/WebSockets: the core has nothing left, the
+             * socket is still full with the transport's last bytes, and the
+             * core reports the connection again (close_timeout): give up. */
+            if (lc->x && (lc->events & EPOLLOUT) && mq_conn_closing(c)) {
+                mq_linux_conn_linger(loop, lc, now);
+                continue;
+            }
             mq_linux_conn_flush(loop, lc, now);
         }
     } while (closed != loop->n_closed);
@@ -814,7 +923,8 @@ fail:
     return NULL;
 }
 
-int mq_linux_loop_add_listener(mq_linux_loop_t *loop, int fd, uint16_t index)
+int mq_linux_loop_add_listener(mq_linux_loop_t *loop, int fd, uint16_t index,
+                               mq_linux_xport_listener_t *xl)
 {
     mq_linux_listener_t *l = NULL;
 
@@ -833,6 +943,7 @@ int mq_linux_loop_add_listener(mq_linux_loop_t *loop, int fd, uint16_t index)
     l->h.kind = MQ_LINUX_LISTENER;
     l->h.fd = fd;
     l->index = index;
+    l->xl = xl;
     if (mq_linux_ctl(loop, EPOLL_CTL_ADD, &l->h, EPOLLIN) < 0) {
         mq_linux_logf(loop->log, MQ_LOG_ERR, "epoll_ctl(listener): %s", strerror(errno));
         close(fd);
@@ -874,6 +985,23 @@ int mq_linux_loop_remove_listener(mq_linux_loop_t *loop, int fd)
     close(l->h.fd); /* also leaves epoll; its connections stay open */
     l->h.fd = -1;
     return MQ_OK;
+}
+
+int mq_linux_loop_tls_reload(mq_linux_loop_t *loop)
+{
+    int rc = MQ_OK;
+
+    for (size_t i = 0; i < loop->n_listeners; i++) {
+        mq_linux_tls_t *tls = mq_linux_xport_listener_tls(loop->listeners[i].xl);
+        bool seen = false;
+
+        /* A listener bound to several addresses shares one context. */
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = loop->listeners[j].xl == loop->listeners[i].xl;
+        if (tls && !seen && mq_linux_tls_reload(tls) != MQ_OK)
+            rc = MQ_ECONFIG;
+    }
+    return rc;
 }
 
 void mq_linux_loop_free(mq_linux_loop_t *loop)

@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "musqratt/broker.h"
+#include "xport.h"
 
 typedef struct mq_linux_loop mq_linux_loop_t;
 
@@ -26,9 +27,11 @@ typedef struct mq_linux_loop mq_linux_loop_t;
 mq_linux_loop_t *mq_linux_loop_new(mq_broker_t *b, const mq_linux_log_t *log);
 
 /* Takes ownership of a listening, non-blocking socket of configured listener
- * `index` (given to its connections: mq_conn_listener()). MQ_OK or
- * MQ_EIO/MQ_ELIMIT. */
-int mq_linux_loop_add_listener(mq_linux_loop_t *loop, int fd, uint16_t index);
+ * `index` (given to its connections: mq_conn_listener()). xl is its
+ * transport (TLS/WebSockets; NULL = plain MQTT over TCP), borrowed: it must
+ * outlive the loop. MQ_OK or MQ_EIO/MQ_ELIMIT. */
+int mq_linux_loop_add_listener(mq_linux_loop_t *loop, int fd, uint16_t index,
+                               mq_linux_xport_listener_t *xl);
 
 /* Per-listener max_connections for the listening socket fd (0 = unlimited);
  * may change while it runs. MQ_EINVAL if fd is not a listener. */
@@ -43,6 +46,11 @@ int mq_linux_loop_remove_listener(mq_linux_loop_t *loop, int fd);
  * hook they are ignored. */
 typedef void (*mq_linux_signal_fn)(void *ctx, int signo);
 void mq_linux_loop_on_signal(mq_linux_loop_t *loop, mq_linux_signal_fn fn, void *ctx);
+
+/* Reloads the certificates and keys of every TLS listener for the
+ * connections accepted from now on (existing ones keep theirs); a listener
+ * whose files fail keeps its old ones. For SIGHUP. MQ_OK or MQ_ECONFIG. */
+int mq_linux_loop_tls_reload(mq_linux_loop_t *loop);
 
 /* Runs until SIGINT or SIGTERM. Returns MQ_OK, or MQ_EIO if epoll failed. */
 int mq_linux_loop_run(mq_linux_loop_t *loop);

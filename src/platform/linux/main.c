@@ -36,6 +36,7 @@
 #include "process.h"
 #include "runtime.h"
 #include "sys.h"
+#include "xport.h"
 
 static void mq_linux_usage(FILE *out)
 {

@@ -53,20 +53,42 @@ int mq_linux_runtime_log(mq_linux_runtime_t *rt)
 /* Whether two listener configurations are the same sockets, so a reload
  * keeps the open ones. Other helpers' listener settings that need new
  * sockets (protocol, TLS) must be compared here too. */
+/* Same socket and same transport settings (a TLS or protocol change reopens
+ * the listener; a changed certificate file's content is a TLS reload). */
 static bool mq_linux_listener_same(const mq_listener_config_t *a, const mq_listener_config_t *b)
 {
     return a->port == b->port && strcmp(a->address, b->address) == 0 &&
            strcmp(a->socket_path, b->socket_path) == 0 && a->domain == b->domain &&
-           strcmp(a->bind_interface, b->bind_interface) == 0;
+           strcmp(a->bind_interface, b->bind_interface) == 0 && a->protocol == b->protocol &&
+           a->tls_version == b->tls_version && a->require_certificate == b->require_certificate &&
+           a->use_identity_as_username == b->use_identity_as_username &&
+           a->use_subject_as_username == b->use_subject_as_username &&
+           strcmp(a->cafile, b->cafile) == 0 && strcmp(a->capath, b->capath) == 0 &&
+           strcmp(a->certfile, b->certfile) == 0 && strcmp(a->keyfile, b->keyfile) == 0 &&
+           strcmp(a->crlfile, b->crlfile) == 0 && strcmp(a->ciphers, b->ciphers) == 0 &&
+           strcmp(a->ciphers_tls13, b->ciphers_tls13) == 0 &&
+           strcmp(a->websockets_path, b->websockets_path) == 0;
 }
 
 static int mq_linux_open_one(mq_linux_runtime_t *rt, const mq_listener_config_t *lc,
                              uint16_t index, mq_linux_open_listener_t *ol)
 {
+    int rc;
+
     memset(ol, 0, sizeof *ol);
     ol->lc = *lc;
     ol->index = index;
-    return mq_linux_listen(lc, ol->fds, MQ_LINUX_FDS_PER_LISTENER, &ol->n_fds, &rt->log);
+    /* TLS files are loaded here: a bad one stops the start, naming it. */
+    rc = mq_linux_xport_listener_new(lc, rt->boot_cfg->broker.max_packet_size, &rt->log,
+                                     &ol->xl);
+    if (rc != MQ_OK)
+        return rc;
+    rc = mq_linux_listen(lc, ol->fds, MQ_LINUX_FDS_PER_LISTENER, &ol->n_fds, &rt->log);
+    if (rc != MQ_OK) {
+        mq_linux_xport_listener_free(ol->xl);
+        ol->xl = NULL;
+    }
+    return rc;
 }
 
 static int mq_linux_attach_one(mq_linux_runtime_t *rt, mq_linux_open_listener_t *ol)
@@ -79,7 +101,7 @@ static int mq_linux_attach_one(mq_linux_runtime_t *rt, mq_linux_open_listener_t 
         if (fd < 0)
             continue;
         /* The loop owns the socket now, even on failure. */
-        if (mq_linux_loop_add_listener(rt->loop, fd, ol->index) != MQ_OK) {
+        if (mq_linux_loop_add_listener(rt->loop, fd, ol->index, ol->xl) != MQ_OK) {
             ol->fds[i] = -1;
             rc = MQ_EIO;
             continue;
@@ -104,6 +126,19 @@ static void mq_linux_close_one(mq_linux_runtime_t *rt, mq_linux_open_listener_t 
     if (ol->lc.socket_path[0])
         unlink(ol->lc.socket_path);
     ol->n_fds = 0;
+    if (ol->xl) {
+        mq_linux_xport_listener_t **r = NULL;
+
+        if (ol->attached)
+            r = realloc(rt->retired, (rt->n_retired + 1) * sizeof *r);
+        if (r) {
+            rt->retired = r;
+            rt->retired[rt->n_retired++] = ol->xl;
+        } else if (!ol->attached) {
+            mq_linux_xport_listener_free(ol->xl);
+        } /* else: out of memory, kept alive (leaked) rather than freed in use */
+        ol->xl = NULL;
+    }
 }
 
 int mq_linux_runtime_listen(mq_linux_runtime_t *rt)
@@ -137,14 +172,22 @@ void mq_linux_runtime_close(mq_linux_runtime_t *rt)
         mq_linux_open_listener_t *ol = &rt->open[i];
 
         if (ol->attached) {
-            /* The loop closes (or closed) the sockets. */
+            /* The loop closes (or closed) the sockets; it is gone by now
+             * (main frees it first), so the transport can go. */
             if (ol->lc.socket_path[0])
                 unlink(ol->lc.socket_path);
+            mq_linux_xport_listener_free(ol->xl);
+            ol->xl = NULL;
             continue;
         }
         mq_linux_close_one(rt, ol);
     }
     rt->n_open = 0;
+    for (size_t i = 0; i < rt->n_retired; i++)
+        mq_linux_xport_listener_free(rt->retired[i]);
+    free(rt->retired);
+    rt->retired = NULL;
+    rt->n_retired = 0;
 }
 
 /* Listeners of the new configuration: keep the same, open the new, close
@@ -279,6 +322,9 @@ void mq_linux_reload(mq_linux_runtime_t *rt)
      * read again (their names, like the broker settings, change at a
      * restart); connected clients' subscriptions are checked again. */
     mq_linux_auth_reload(rt->auth, rt->b);
+    /* Certificates, keys and CRLs of the TLS listeners kept open: new
+     * connections get the new ones, existing ones keep theirs. */
+    mq_linux_loop_tls_reload(rt->loop);
     /* ==== end of other reloaders ==== */
 
     if (old != rt->boot_cfg)

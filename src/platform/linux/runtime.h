@@ -29,6 +29,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "xport.h"
 #include "musqratt/broker.h"
 #include "musqratt/config.h"
 
@@ -37,6 +38,7 @@
 
 typedef struct mq_linux_open_listener {
     mq_listener_config_t lc; /* as configured (port 0 stays 0) */
+    mq_linux_xport_listener_t *xl; /* TLS/WebSockets transport; NULL = plain TCP */
     uint16_t index;          /* mq_conn_listener() of its connections: the
                                 position in the startup configuration (per-
                                 listener authentication is fixed at startup) */
@@ -61,6 +63,10 @@ typedef struct mq_linux_runtime {
     struct mq_linux_auth *auth; /* password_file / acl_file (auth.h); NULL = none */
     mq_linux_open_listener_t open[MQ_CONFIG_MAX_LISTENERS];
     size_t n_open;
+    /* Transports of listeners a reload removed: their connections may still
+     * use them, so they are freed at exit, after the loop. */
+    mq_linux_xport_listener_t **retired;
+    size_t n_retired;
     unsigned reloads;           /* successful reloads so far */
 } mq_linux_runtime_t;
 
