@@ -121,8 +121,8 @@ int mq_base64_encode(const uint8_t *in, size_t len, char *out, size_t cap)
             w |= in[i + 2];
         out[n++] = mq__b64[(w >> 18) & 63];
         out[n++] = mq__b64[(w >> 12) & 63];
-        out[n++] = i + 1 < len ? mq__b64[(w >> 6) & 63] : '=';
-        out[n++] = i + 2 < len ? mq__b64[w & 63] : '=';
+        out[n++] = (char)(i + 1 < len ? mq__b64[(w >> 6) & 63] : '=');
+        out[n++] = (char)(i + 2 < len ? mq__b64[w & 63] : '=');
     }
     out[n] = '\0';
     return (int)n;

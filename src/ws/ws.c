@@ -39,7 +39,9 @@ enum {
 
 static char mq__ws_lower(char c)
 {
-    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+    if (c >= 'A' && c <= 'Z')
+        return (char)(c - 'A' + 'a');
+    return c;
 }
 
 static bool mq__ws_ieq(const char *a, size_t alen, const char *b)
@@ -91,8 +93,8 @@ static size_t mq__ws_base64(const uint8_t *in, size_t len, char *out)
             v |= in[i + 2];
         out[o++] = tab[(v >> 18) & 63];
         out[o++] = tab[(v >> 12) & 63];
-        out[o++] = i + 1 < len ? tab[(v >> 6) & 63] : '=';
-        out[o++] = i + 2 < len ? tab[v & 63] : '=';
+        out[o++] = (char)(i + 1 < len ? tab[(v >> 6) & 63] : '=');
+        out[o++] = (char)(i + 2 < len ? tab[v & 63] : '=');
     }
     out[o] = '\0';
     return o;

@@ -250,7 +250,7 @@ static int edit_user(const char *path, const char *user, const char *hash)
     size_t len, pos = 0, ulen = strlen(user);
     char *text = slurp(path, &len);
     bool found = false;
-    out_t o;
+    out_t o = {.f = NULL};
 
     if (!text)
         return 1;
@@ -285,7 +285,7 @@ static int edit_user(const char *path, const char *user, const char *hash)
 
 static int create_file(const char *path, const char *user, const char *hash)
 {
-    out_t o;
+    out_t o = {.f = NULL};
 
     if (!out_open(&o, path))
         return 1;
@@ -297,7 +297,7 @@ static int convert_file(const opts_t *op, const char *path)
 {
     size_t len, pos = 0;
     char *text = slurp(path, &len);
-    out_t o;
+    out_t o = {.f = NULL};
     bool ok = true;
     unsigned lineno = 0;
 

@@ -474,9 +474,9 @@ int mq_linux_xport_flush(mq_linux_xport_t *x, mq_broker_t *b, mq_conn_t *c, bool
             if (!mq_ws_can_send(&x->ws)) {
                 /* No frame may follow a close (or a refused upgrade): what
                  * the core still has is dropped. */
-                size_t n, bytes;
+                size_t bytes;
 
-                while ((n = mq_linux_xport_core_iov(c, iov, MQ_LINUX_XPORT_IOV, 0, &bytes)) > 0 &&
+                while (mq_linux_xport_core_iov(c, iov, MQ_LINUX_XPORT_IOV, 0, &bytes) > 0 &&
                        bytes > 0)
                     mq_conn_out_consume(b, c, bytes);
             } else if (closing && mq_conn_out_size(c) == 0) {
