@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base64.h"
 #include "broker.h"
 #include "platform.h"
 
@@ -84,11 +85,7 @@ int mq_passwd_hash7(const uint8_t *pass, size_t plen, uint32_t iterations, const
 /* The same for the old "$6$salt$hash" format (one SHA-512 of pass||salt). */
 int mq_passwd_hash6(const uint8_t *pass, size_t plen, const uint8_t *salt, char *out, size_t cap);
 
-/* Standard base64 with padding. Returns the bytes decoded, or -1 for input
- * that is not canonical base64 or would not fit in cap. */
-int mq_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap);
-/* Returns the characters written (NUL added), or -1 when cap is too small. */
-int mq_base64_encode(const uint8_t *in, size_t len, char *out, size_t cap);
+/* base64: include/musqratt/base64.h (part of the core). */
 
 /* ---- ACL files ---------------------------------------------------------- */
 

@@ -21,6 +21,7 @@
 
 #include <string.h>
 
+#include "musqratt/base64.h"
 #include "musqratt/error.h"
 
 #define MQ__WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -78,27 +79,6 @@ static bool mq__ws_list_has(const char *v, size_t len, const char *token)
     return false;
 }
 
-static size_t mq__ws_base64(const uint8_t *in, size_t len, char *out)
-{
-    static const char tab[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t o = 0;
-
-    for (size_t i = 0; i < len; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-
-        if (i + 1 < len)
-            v |= (uint32_t)in[i + 1] << 8;
-        if (i + 2 < len)
-            v |= in[i + 2];
-        out[o++] = tab[(v >> 18) & 63];
-        out[o++] = tab[(v >> 12) & 63];
-        out[o++] = (char)(i + 1 < len ? tab[(v >> 6) & 63] : '=');
-        out[o++] = (char)(i + 2 < len ? tab[v & 63] : '=');
-    }
-    out[o] = '\0';
-    return o;
-}
 
 static bool mq__ws_b64char(char c)
 {
@@ -128,7 +108,7 @@ bool mq_ws_accept_key(mq_ws_sha1_fn sha1, void *sha1_ctx, const char *key, size_
     memcpy(buf, key, key_len);
     memcpy(buf + key_len, MQ__WS_GUID, sizeof MQ__WS_GUID - 1);
     sha1(sha1_ctx, buf, key_len + sizeof MQ__WS_GUID - 1, digest);
-    mq__ws_base64(digest, sizeof digest, out);
+    mq_base64_encode(digest, sizeof digest, out, 29); /* 28 characters and the NUL */
     return true;
 }
 
