@@ -4,13 +4,14 @@
 # (tests/fuzz/corpus/<target>) are read only; what the fuzzer finds goes to
 # build/fuzz-long/<target>/, crashes to build/fuzz-long/crashes/.
 #   scripts/fuzz.sh [SECONDS_PER_TARGET (default 300)] [TARGET...]
+# MQ_FUZZ_BUILD=DIR builds in DIR instead of build/asan.
 # Also reachable as `cmake --build build/asan --target fuzz` (asan build with
 # -DMQ_FUZZ=ON). Exit status 1 if any target crashed.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 secs=${1:-300}
 shift || true
-build="$root/build/asan"
+build="${MQ_FUZZ_BUILD:-$root/build/asan}"
 if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
     -DMQ_SANITIZE=ON -DMQ_FUZZ=ON >/dev/null || exit 1
