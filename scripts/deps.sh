@@ -8,6 +8,7 @@ MQ_PACKAGES=(
   python3                                          # system tests (stdlib only)
   mosquitto-clients python3-paho-mqtt libpaho-mqtt-dev  # interop: clients nobody here wrote
   mosquitto                                        # the broker the conformance suite compares with
+  curl                                             # system tests: the metrics endpoint read by a real HTTP client
 )
 missing=()
 for p in "${MQ_PACKAGES[@]}"; do

@@ -28,6 +28,9 @@ extern "C" {
 typedef struct mq_listener_config {
     char address[MQ_CONFIG_ADDR_MAX]; /* "" = all addresses (Mosquitto's rule) */
     uint16_t port;
+    /* ---- overload protection: max_connection_rate after this listener ---- */
+    bool connection_rate_set;         /* false: mq_config_t.max_connection_rate applies */
+    uint32_t max_connection_rate;     /* connections accepted per second; 0 = unlimited */
 } mq_listener_config_t;
 
 typedef struct mq_config {
@@ -38,6 +41,16 @@ typedef struct mq_config {
     /* response_information TEXT (MQTT 5); broker.response_information
      * points here once set, so keep this struct alive with the broker. */
     char response_information[256];
+    /* ---- observability and overload protection ---- */
+    /* max_connection_rate N before any listener: each listener's own limit
+     * (a token bucket per listener, N per second, bursts of N); 0 = none.
+     * Given after a `listener` line it sets that listener's only. */
+    uint32_t max_connection_rate;
+    /* metrics_listener PORT [ADDRESS]: the Prometheus endpoint (GET /metrics
+     * over HTTP/1.x), off unless configured; ADDRESS defaults to 127.0.0.1. */
+    bool metrics_enabled;
+    uint16_t metrics_port;
+    char metrics_address[MQ_CONFIG_ADDR_MAX];
 } mq_config_t;
 
 /* Called once per problem found. is_error false means a warning. */

@@ -56,6 +56,9 @@ typedef struct mq__parser {
     /* The listener made by the legacy `port` / `bind_address` directives
      * (Mosquitto's "default listener"); -1 until one of them is seen. */
     int default_listener;
+    /* The listener of the last `listener` line (listener-scoped directives
+     * such as max_connection_rate); -1 before the first. */
+    int last_listener;
 } mq__parser_t;
 
 struct mq__directive;
@@ -294,8 +297,10 @@ static void mq__dir_listener(mq__parser_t *p, const mq__directive_t *d, const mq
     if (nargs > 1 && !mq__address(p, d, args[1], tmp.address))
         return;
     l = mq__new_listener(p, d);
-    if (l)
+    if (l) {
         *l = tmp;
+        p->last_listener = (int)(l - p->cfg->listeners);
+    }
 }
 
 /* Mosquitto's legacy default listener: `port` and `bind_address` both edit
@@ -465,6 +470,52 @@ static void mq__dir_response_information(mq__parser_t *p, const mq__directive_t 
     p->cfg->broker.response_information = p->cfg->response_information;
 }
 
+/* ---- observability and overload protection ------------------------------ */
+
+/* The listener the last `listener` line made, or NULL (global scope). */
+static mq_listener_config_t *mq__current_listener(mq__parser_t *p)
+{
+    return p->last_listener >= 0 ? &p->cfg->listeners[p->last_listener] : NULL;
+}
+
+/* max_connection_rate N: connections accepted per second per listener. */
+static void mq__dir_connection_rate(mq__parser_t *p, const mq__directive_t *d,
+                                    const mq__tok_t *args, size_t nargs)
+{
+    uint64_t v;
+    mq_listener_config_t *l;
+
+    if (!mq__number(p, d, args[0], 0, 1000000, false, &v))
+        return;
+    l = mq__current_listener(p);
+    if (l) {
+        l->connection_rate_set = true;
+        l->max_connection_rate = (uint32_t)v;
+    } else {
+        p->cfg->max_connection_rate = (uint32_t)v;
+    }
+}
+
+/* metrics_listener PORT [ADDRESS] */
+static void mq__dir_metrics_listener(mq__parser_t *p, const mq__directive_t *d,
+                                     const mq__tok_t *args, size_t nargs)
+{
+    uint16_t port;
+    char addr[MQ_CONFIG_ADDR_MAX] = "127.0.0.1";
+
+    if (p->cfg->metrics_enabled) {
+        mq__report(p, true, "%s: given twice (one metrics endpoint)", d->name);
+        return;
+    }
+    if (!mq__port(p, d, args[0], &port))
+        return;
+    if (nargs > 1 && !mq__address(p, d, args[1], addr))
+        return;
+    p->cfg->metrics_enabled = true;
+    p->cfg->metrics_port = port;
+    memcpy(p->cfg->metrics_address, addr, sizeof addr);
+}
+
 /* ---- the tables -------------------------------------------------------- */
 
 #define MQ__FIELD(f) offsetof(mq_config_t, f), (uint8_t)sizeof(((mq_config_t *)0)->f)
@@ -501,6 +552,13 @@ static const mq__directive_t mq__directives[] = {
     MQ__UINT("max_topic_nodes", broker.max_topic_nodes, 0, UINT32_MAX),
     MQ__CUSTOM("shared_subscription_strategy", 1, 1, mq__dir_shared_strategy),
     MQ__CUSTOM("response_information", 1, MQ__MAX_TOKENS - 1, mq__dir_response_information),
+    /* ---- observability and overload protection ---- */
+    /* Mosquitto's, same range: seconds between $SYS updates, 0 = none. */
+    MQ__UINT("sys_interval", broker.sys_interval, 0, 65535),
+    /* musqratt's own (docs/CONFIG.md) */
+    MQ__UINT("max_queued_memory", broker.max_queued_memory, 0, UINT64_MAX),
+    MQ__CUSTOM("max_connection_rate", 1, 1, mq__dir_connection_rate),
+    MQ__CUSTOM("metrics_listener", 1, 2, mq__dir_metrics_listener),
 };
 
 /* Mosquitto directives (2.0) that musqratt does not implement yet. */
@@ -523,7 +581,7 @@ static const char *const mq__unsupported[] = {
     "autosave_on_changes", "retained_persistence",
     /* logging and process */
     "log_dest", "log_facility", "log_timestamp", "log_timestamp_format", "connection_messages",
-    "sys_interval", "pid_file", "user", "include_dir",
+    "pid_file", "user", "include_dir",
     /* messages and limits */
     "upgrade_outgoing_qos", "max_inflight_bytes", "check_retain_source", "memory_limit",
     "allow_duplicate_messages", "retry_interval", "store_clean_interval",
@@ -646,6 +704,7 @@ int mq_config_parse(mq_config_t *cfg, const char *text, size_t len, const char *
     p.diag = diag;
     p.diag_ctx = diag_ctx;
     p.default_listener = -1;
+    p.last_listener = -1;
 
     while (pos < len) {
         const char *nl = memchr(text + pos, '\n', len - pos);

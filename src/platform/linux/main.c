@@ -22,6 +22,7 @@
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "musqratt/broker.h"
 #include "musqratt/config.h"
 #include "musqratt/error.h"
@@ -30,6 +31,9 @@
 /* A configuration file larger than this is surely not one. */
 #define MQ_LINUX_CONFIG_MAX (16u * 1024 * 1024)
 #define MQ_LINUX_MAX_LISTEN_FDS 64
+#ifndef MQ_VERSION
+#define MQ_VERSION "unknown"
+#endif
 
 static void mq_linux_usage(FILE *out)
 {
@@ -128,7 +132,9 @@ int main(int argc, char **argv)
     size_t n_ports = 0;
     bool verbose = false, test_config = false, bad = false;
     int fds[MQ_LINUX_MAX_LISTEN_FDS];
+    uint32_t fd_rates[MQ_LINUX_MAX_LISTEN_FDS]; /* max_connection_rate of each */
     size_t n_fds = 0;
+    mq_linux_metrics_t *metrics = NULL;
     int status = 1;
 
     for (int i = 1; i < argc; i++) {
@@ -203,6 +209,9 @@ int main(int argc, char **argv)
     log.verbose = cfg.verbose;
 
     mq_linux_platform(&platform, &log);
+    /* $SYS/broker/version and uptime. */
+    cfg.broker.start_time = mq_linux_now();
+    cfg.broker.version = "musqratt version " MQ_VERSION;
     b = mq_broker_new(&platform, &cfg.broker);
     if (!b) {
         mq_linux_logf(&log, MQ_LOG_ERR, "cannot create the broker: out of memory");
@@ -211,18 +220,32 @@ int main(int argc, char **argv)
     loop = mq_linux_loop_new(b, &log);
     if (!loop)
         goto out;
-    for (size_t i = 0; i < cfg.n_listeners; i++)
-        if (mq_linux_listen(&cfg.listeners[i], fds, MQ_LINUX_MAX_LISTEN_FDS, &n_fds, &log) !=
-            MQ_OK)
+    for (size_t i = 0; i < cfg.n_listeners; i++) {
+        const mq_listener_config_t *lc = &cfg.listeners[i];
+        size_t first = n_fds;
+
+        if (mq_linux_listen(lc, fds, MQ_LINUX_MAX_LISTEN_FDS, &n_fds, &log) != MQ_OK)
             goto out;
+        while (first < n_fds)
+            fd_rates[first++] =
+                lc->connection_rate_set ? lc->max_connection_rate : cfg.max_connection_rate;
+    }
     for (size_t i = 0; i < n_fds; i++) {
         int fd = fds[i];
 
         fds[i] = -1; /* the loop owns it now, even on failure */
         if (mq_linux_loop_add_listener(loop, fd) != MQ_OK)
             goto out;
+        if (fd_rates[i])
+            mq_linux_loop_set_connection_rate(loop, fd, fd_rates[i]);
     }
     n_fds = 0;
+    if (cfg.metrics_enabled) {
+        metrics = mq_linux_metrics_new(loop, b, cfg.metrics_address, cfg.metrics_port,
+                                       cfg.broker.start_time, &log);
+        if (!metrics)
+            goto out;
+    }
     mq_linux_logf(&log, MQ_LOG_NOTICE, "musqratt running");
     if (mq_linux_loop_run(loop) == MQ_OK)
         status = 0;
@@ -230,6 +253,7 @@ out:
     for (size_t i = 0; i < n_fds; i++)
         if (fds[i] >= 0)
             close(fds[i]);
+    mq_linux_metrics_free(metrics);
     mq_linux_loop_free(loop);
     mq_broker_free(b);
     return status;
