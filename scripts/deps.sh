@@ -13,6 +13,7 @@ MQ_PACKAGES=(
   mosquitto                                        # the broker the conformance suite compares with
   valgrind                                         # memcheck over a subset of the system tests
   cppcheck clang-tidy                              # static analysis (tests/lint)
+  curl                                             # system tests: the metrics endpoint read by a real HTTP client
 )
 missing=()
 for p in "${MQ_PACKAGES[@]}"; do

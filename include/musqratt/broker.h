@@ -116,6 +116,16 @@ typedef struct mq_broker_config {
     void *enhanced_auth_ctx;
     mq_acl_fn acl;                  /* NULL: everything allowed */
     void *acl_ctx;
+    /* ---- observability and overload protection ($SYS, queued memory) ---- */
+    uint32_t sys_interval;          /* seconds between $SYS/broker/... updates; 0 = no
+                                       $SYS tree (Mosquitto's sys_interval, default 10) */
+    mq_time_t start_time;           /* the platform clock when the broker started: the
+                                       first $SYS update and $SYS/broker/uptime count from it */
+    const char *version;            /* payload of $SYS/broker/version; NULL = "musqratt"
+                                       (borrowed: must outlive the broker) */
+    uint64_t max_queued_memory;     /* bytes all sessions may hold in queued and inflight
+                                       deliveries (entries + each message once); past it new
+                                       QoS>0 (and offline) deliveries are refused; 0 = unlimited */
 } mq_broker_config_t;
 
 /* Fills *cfg with the defaults (Mosquitto's, where it has one). */
@@ -133,6 +143,24 @@ typedef struct mq_broker_stats {
     uint64_t bytes_sent;
     uint64_t memory_used;           /* bytes held through the allocator */
     uint64_t memory_peak;
+    /* ---- $SYS and metrics counters (each kept by one increment where it happens) ---- */
+    uint64_t packets_received;      /* MQTT packets of every type in */
+    uint64_t packets_sent;          /* MQTT packets of every type queued out */
+    uint64_t pub_bytes_received;    /* PUBLISH payload bytes in */
+    uint64_t pub_bytes_sent;        /* PUBLISH payload bytes out */
+    uint64_t connects;              /* CONNECT packets received */
+    uint64_t sockets;               /* connections opened (mq_broker_conn_open calls) */
+    uint64_t conns_refused;         /* of those, refused (max_connections, memory) */
+    uint64_t clients_connected;     /* connections past CONNECT and not closing */
+    uint64_t clients_maximum;       /* the highest clients_connected so far */
+    uint64_t clients_expired;       /* offline sessions ended by their expiry */
+    uint64_t stored_msgs;           /* messages held: retained, queued, in flight, in output */
+    uint64_t stored_bytes;          /* their payload bytes */
+    uint64_t queued_memory;         /* bytes held by queued and inflight deliveries */
+    uint64_t quota_dropped;         /* deliveries refused by max_queued_memory (also in
+                                       msgs_dropped) */
+    uint64_t sys_denied;            /* PUBLISH / wills into $SYS refused */
+    uint64_t shared_subscriptions;  /* members of shared subscription groups ($share/...) */
 } mq_broker_stats_t;
 
 /* Returns NULL on allocation failure. Both structs are copied. */
@@ -142,6 +170,10 @@ mq_broker_t *mq_broker_new(const mq_platform_t *platform, const mq_broker_config
 void mq_broker_free(mq_broker_t *b);
 
 void mq_broker_stats(const mq_broker_t *b, mq_broker_stats_t *out);
+/* PUBLISH packets received so far: what stats.msgs_received holds, without
+ * the copy (the platform reads it per loop iteration for its latency
+ * histogram). */
+uint64_t mq_broker_publishes_received(const mq_broker_t *b);
 
 /* Bytes the core holds in live objects now, without its caches of free
  * objects (cheap: for a per-iteration check). */

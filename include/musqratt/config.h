@@ -96,6 +96,9 @@ typedef struct mq_listener_config {
     char ciphers_tls13[MQ_CONFIG_CIPHERS_MAX]; /* TLS 1.3 cipher suites */
     char websockets_path[MQ_CONFIG_PATH_MAX];  /* musqratt's: "" = any path (Mosquitto) */
     /* ---- end of transport ---- */
+    /* ---- overload protection: max_connection_rate after this listener ---- */
+    bool connection_rate_set;         /* false: mq_config_t.max_connection_rate applies */
+    uint32_t max_connection_rate;     /* connections accepted per second; 0 = unlimited */
 } mq_listener_config_t;
 
 /* log_dest: where log lines go (several may be set). */
@@ -151,6 +154,16 @@ typedef struct mq_config {
     bool listeners_in_file;                 /* a `listener` or `port` line was parsed */
     mq_security_config_t security;          /* the broker-wide settings */
     mq_security_config_t security_default;  /* those before any `listener` line */
+    /* ---- observability and overload protection ---- */
+    /* max_connection_rate N before any listener: each listener's own limit
+     * (a token bucket per listener, N per second, bursts of N); 0 = none.
+     * Given after a `listener` line it sets that listener's only. */
+    uint32_t max_connection_rate;
+    /* metrics_listener PORT [ADDRESS]: the Prometheus endpoint (GET /metrics
+     * over HTTP/1.x), off unless configured; ADDRESS defaults to 127.0.0.1. */
+    bool metrics_enabled;
+    uint16_t metrics_port;
+    char metrics_address[MQ_CONFIG_ADDR_MAX];
 } mq_config_t;
 
 /* Called once per problem found. is_error false means a warning. */

@@ -83,8 +83,10 @@ static void *owner_of(mq_timer_t *t, size_t offset)
 int mq__out_bytes(mq_broker_t *b, mq_conn_t *c, const void *bytes, size_t n)
 {
     int rc = mq_outq_bytes(&c->out, &b->outp, bytes, n);
-    if (rc == MQ_OK)
+    if (rc == MQ_OK) {
+        b->stats.packets_sent++;
         mq__mark_pending(b, c);
+    }
     return rc;
 }
 
@@ -98,6 +100,12 @@ int mq__out_ack(mq_broker_t *b, mq_conn_t *c, uint8_t type, uint16_t pid, uint8_
         return mq__out_bytes(b, c, p, 5);
     }
     return mq__out_bytes(b, c, p, 4);
+}
+
+void mq__conn_inactive(mq_broker_t *b, mq_conn_t *c)
+{
+    if (c->state == MQ__CONN_ACTIVE)
+        b->nactive--;
 }
 
 void mq__conn_close(mq_broker_t *b, mq_conn_t *c, uint8_t reason, const char *why)
@@ -129,6 +137,7 @@ void mq__conn_close(mq_broker_t *b, mq_conn_t *c, uint8_t reason, const char *wh
         if (n)
             mq__out_bytes(b, c, pkt, n);
     }
+    mq__conn_inactive(b, c);
     c->state = MQ__CONN_CLOSING;
     if (b->cfg.close_timeout)
         mq_timer_set(&b->timers, &c->timer, b->now + (mq_time_t)b->cfg.close_timeout * 1000u);
@@ -151,6 +160,7 @@ void mq_broker_config_defaults(mq_broker_config_t *cfg)
     cfg->close_timeout = 5;
     cfg->max_topic_alias = 10;        /* Mosquitto: max_topic_alias 10 */
     cfg->connection_messages = true;  /* Mosquitto: connection_messages true */
+    cfg->sys_interval = 10;           /* Mosquitto: sys_interval 10 */
 }
 
 static void release_retained(void *ctx, void *value)
@@ -184,6 +194,7 @@ mq_broker_t *mq_broker_new(const mq_platform_t *platform, const mq_broker_config
         goto fail;
     if (mq_retain_init(&b->retained, &b->mem, cfg->max_topic_nodes, release_retained, b) != MQ_OK)
         goto fail;
+    mq__sys_init(b);
     return b;
 fail:
     mq_broker_free(b);
@@ -269,6 +280,18 @@ void mq_broker_stats(const mq_broker_t *b, mq_broker_stats_t *out)
     out->retained = b->retained.count;
     out->memory_used = b->mem.used;
     out->memory_peak = b->mem.peak;
+    out->clients_connected = b->nactive;
+    out->stored_msgs = b->mem.msgs;
+    out->stored_bytes = b->mem.msg_bytes;
+    out->queued_memory = b->sessions.held;
+    out->shared_subscriptions = 0;
+    for (const mq_share_t *g = b->shares.head; g; g = g->next) /* few groups: O(groups) */
+        out->shared_subscriptions += g->n;
+}
+
+uint64_t mq_broker_publishes_received(const mq_broker_t *b)
+{
+    return b->stats.msgs_received;
 }
 
 uint64_t mq_broker_memory(const mq_broker_t *b)
@@ -494,14 +517,18 @@ int mq_broker_conn_input(mq_broker_t *b, mq_conn_t *c, const uint8_t *data, size
 mq_conn_t *mq_broker_conn_open(mq_broker_t *b, void *user, mq_time_t now)
 {
     b->now = now;
+    b->stats.sockets++;
     if (b->cfg.max_connections && b->nconns >= b->cfg.max_connections) {
+        b->stats.conns_refused++;
         mq__log(b, MQ_LOG_NOTICE, "connection refused: max_connections (%u) reached",
                 b->cfg.max_connections);
         return NULL;
     }
     mq_conn_t *c = mq_pool_get(&b->conn_pool);
-    if (!c)
+    if (!c) {
+        b->stats.conns_refused++;
         return NULL;
+    }
     c->user = user;
     c->last_rx = now;
     c->request_problem_info = 1;
@@ -532,6 +559,8 @@ void mq_broker_conn_lost(mq_broker_t *b, mq_conn_t *c, mq_time_t now)
     if (c->next)
         c->next->prev = c->prev;
     b->nconns--;
+    mq__conn_inactive(b, c);
+    c->state = MQ__CONN_CLOSING;
     mq_timer_cancel(&b->timers, &c->timer);
 
     mq__will_check(b, c); /* while c still has its client id */
@@ -589,8 +618,13 @@ mq_time_t mq_broker_tick(mq_broker_t *b, mq_time_t now)
             mq_timer_cancel(&b->timers, t);
             if (!s->conn) {
                 mq__log(b, MQ_LOG_INFO, "session %s expired", s->client_id);
+                b->stats.clients_expired++;
                 mq__session_end(b, s);
             }
+            continue;
+        }
+        if (t->kind == MQ__TIMER_SYS) {
+            mq__sys_update(b, now); /* re-arms it */
             continue;
         }
         if (t->kind == MQ__TIMER_WILL) {

@@ -29,6 +29,40 @@ static void count_drop(mq_broker_t *b, const mq_session_t *s, const char *why)
                 s->client_id, why, (unsigned long long)b->stats.msgs_dropped);
 }
 
+/*
+ * max_queued_memory: a broker-wide ceiling on what sessions hold for
+ * delivery (queues and inflight windows, each message counted once;
+ * session.c keeps the sum). A new delivery that would pass it is refused
+ * rather than let memory grow: dropped for that subscriber and counted,
+ * and the publisher's PUBACK/PUBREC says 0x97 (MQTT 5) when no subscriber
+ * could take the message. One log line per 10 s while it bites.
+ */
+#define QUOTA_LOG_MS 10000
+
+static bool over_quota(mq_broker_t *b, const mq_msg_t *msg, bool inflight)
+{
+    uint64_t limit = b->cfg.max_queued_memory;
+    return limit && b->sessions.held + mq_session_hold_cost(msg, inflight) > limit;
+}
+
+static void quota_drop(mq_broker_t *b, const mq_session_t *s)
+{
+    b->stats.msgs_dropped++;
+    b->stats.quota_dropped++;
+    b->route_refused++;
+    if (!b->quota_logged || b->now >= b->quota_log_at + QUOTA_LOG_MS) {
+        mq__log(b, MQ_LOG_WARNING,
+                "max_queued_memory (%llu bytes) reached: message for client %s dropped "
+                "(%llu refused since the last report, %llu in all)",
+                (unsigned long long)b->cfg.max_queued_memory, s->client_id,
+                (unsigned long long)(b->stats.quota_dropped - b->quota_log_count),
+                (unsigned long long)b->stats.quota_dropped);
+        b->quota_logged = true;
+        b->quota_log_at = b->now;
+        b->quota_log_count = b->stats.quota_dropped;
+    }
+}
+
 /* The inflight window towards s: ours, and the client's Receive Maximum. */
 static uint32_t window(const mq_broker_t *b, const mq_session_t *s)
 {
@@ -118,6 +152,8 @@ static int send_publish(mq_broker_t *b, mq_conn_t *c, mq_msg_t *msg, uint8_t qos
     int rc = mq_outq_publish(&c->out, &b->outp, msg, &f);
     if (rc == MQ_OK) {
         b->stats.msgs_sent++;
+        b->stats.packets_sent++;
+        b->stats.pub_bytes_sent += msg->payload_len;
         mq__mark_pending(b, c);
     }
     return rc;
@@ -155,6 +191,10 @@ static void deliver(mq_broker_t *b, mq_session_t *s, mq_msg_t *msg, uint8_t qos,
         /* Offline: QoS 0 only if queue_qos0_messages (Mosquitto's rule). */
         if (qos == 0 && !b->cfg.queue_qos0_messages)
             return;
+        if (over_quota(b, msg, false)) {
+            quota_drop(b, s);
+            return;
+        }
         queue_or_drop(b, s, msg, qos, retain, ids);
         return;
     }
@@ -179,7 +219,10 @@ static void deliver(mq_broker_t *b, mq_session_t *s, mq_msg_t *msg, uint8_t qos,
         return;
     }
     /* Ordering (MQTT-4.6.0-5): nothing overtakes messages already queued. */
-    if (s->ninflight < window(b, s) && !s->q_head)
+    bool now_inflight = s->ninflight < window(b, s) && !s->q_head;
+    if (over_quota(b, msg, now_inflight))
+        quota_drop(b, s);
+    else if (now_inflight)
         send_inflight(b, s, msg, qos, retain, ids);
     else
         queue_or_drop(b, s, msg, qos, retain, ids);
@@ -299,6 +342,7 @@ static void collect_ids(const mq_broker_t *b, const mq_session_t *s, mq_ids_t *i
 uint32_t mq__route(mq_broker_t *b, mq_msg_t *msg, const mq_session_t *from)
 {
     b->match_gen++;
+    b->route_refused = 0;
     b->nmatches = 0;
     b->nshared = 0;
     b->nids = 0;

@@ -197,6 +197,7 @@ static int handle_connect(mq_broker_t *b, mq_conn_t *c, const mq_packet_t *pkt)
     const mq_props_t *p = &pkt->props;
     bool v5 = co->protocol_level == MQ_PROTO_V5;
     c->proto = co->protocol_level;
+    b->stats.connects++;
     if (v5 && mq_props_has(p, MQ_PROP_MAXIMUM_PACKET_SIZE))
         c->client_max_packet = p->maximum_packet_size; /* also for a refusal */
 
@@ -268,7 +269,16 @@ static int handle_connect(mq_broker_t *b, mq_conn_t *c, const mq_packet_t *pkt)
         return refuse_connect(b, c, MQ_CONNACK_SERVER_UNAVAILABLE, "out of memory");
     }
 
-    if (co->will) {
+    bool will_denied = co->will && mq__sys_topic(co->will_topic.ptr, co->will_topic.len);
+    if (will_denied) {
+        /* $SYS belongs to the broker: such a will is never published. As in
+         * Mosquitto 2.0 (an ACL denial when it would go out), the CONNECT
+         * itself is accepted. */
+        b->stats.sys_denied++;
+        mq__log(b, MQ_LOG_NOTICE, "client %.*s: will to $SYS ignored ($SYS is read-only)",
+                (int)(idlen > 64 ? 64 : idlen), id);
+    }
+    if (co->will && !will_denied) {
         const mq_props_t *wp = &pkt->will_props;
         c->will = new_msg(b, co->will_topic, co->will_payload, wp, co->will_qos, co->will_retain, 0);
         if (!c->will)
@@ -329,6 +339,8 @@ static int handle_connect(mq_broker_t *b, mq_conn_t *c, const mq_packet_t *pkt)
     s->conn = c;
     c->session = s;
     c->state = MQ__CONN_ACTIVE;
+    if (++b->nactive > b->stats.clients_maximum)
+        b->stats.clients_maximum = b->nactive;
     c->keepalive = keepalive;
     if (v5) {
         if (mq_props_has(p, MQ_PROP_REQUEST_PROBLEM_INFO))
@@ -370,6 +382,7 @@ static int handle_publish(mq_broker_t *b, mq_conn_t *c, const mq_packet_t *pkt)
     bool v5 = c->proto == MQ_PROTO_V5;
     mq_str_t topic = pub->topic;
     b->stats.msgs_received++;
+    b->stats.pub_bytes_received += pub->payload.len;
 
     if (v5) {
         if (mq_props_has(p, MQ_PROP_TOPIC_ALIAS)) {
@@ -409,7 +422,15 @@ static int handle_publish(mq_broker_t *b, mq_conn_t *c, const mq_packet_t *pkt)
     }
 
     uint8_t reason = MQ_RC_SUCCESS;
-    if (b->cfg.acl && !b->cfg.acl(b->cfg.acl_ctx, c, (const char *)topic.ptr, topic.len,
+    if (mq__sys_topic(topic.ptr, topic.len)) {
+        /* $SYS is the broker's own tree (sys.c): clients may read it, never
+         * write it. Acknowledged and dropped as Mosquitto does for an ACL
+         * denial; MQTT 5 says why (0x87 Not authorized). */
+        b->stats.sys_denied++;
+        mq__log(b, MQ_LOG_NOTICE, "client %s: PUBLISH to %.*s denied ($SYS is read-only)",
+                s->client_id, (int)(topic.len > 64 ? 64 : topic.len), (const char *)topic.ptr);
+        reason = MQ_RC_NOT_AUTHORIZED;
+    } else if (b->cfg.acl && !b->cfg.acl(b->cfg.acl_ctx, c, (const char *)topic.ptr, topic.len,
                                   MQ_ACL_WRITE)) {
         /* Mosquitto 2.0: a PUBLISH the ACL refuses is dropped but still
          * acknowledged (MQTT 5: with 0x87 Not authorized). */
@@ -441,8 +462,16 @@ static int handle_publish(mq_broker_t *b, mq_conn_t *c, const mq_packet_t *pkt)
         }
         if (pub->retain)
             mq__retain_store(b, msg);
-        if (mq__route(b, msg, s) == 0)
+        uint32_t routed = mq__route(b, msg, s);
+        if (routed == 0)
             reason = MQ_RC_NO_MATCHING_SUBSCRIBERS; /* still a success */
+        else if (b->route_refused == routed && pub->qos > 0 && v5) {
+            /* max_queued_memory: no subscriber could take it. The failure
+             * PUBREC ends a QoS 2 exchange (MQTT 5 4.3.3): forget the id. */
+            reason = MQ_RC_QUOTA_EXCEEDED;
+            if (pub->qos == 2)
+                mq_session_in_remove(s, pub->packet_id);
+        }
         mq_msg_unref(&b->mem, msg);
     }
     if (!v5 && reason != MQ_RC_NO_MATCHING_SUBSCRIBERS)
@@ -479,8 +508,7 @@ static void handle_ack(mq_broker_t *b, mq_conn_t *c, uint8_t type, const mq_ack_
         if (f && f->state == MQ_WAIT_PUBREC) {
             /* The receiver owns the message now; keep only the id. */
             f->state = MQ_WAIT_PUBCOMP;
-            mq_msg_unref(&b->mem, f->msg);
-            f->msg = NULL;
+            mq_session_inflight_release_msg(&b->sessions, f);
         }
         if (f && f->state == MQ_WAIT_PUBCOMP)
             mq__out_ack(b, c, MQ_PKT_PUBREL, pid, 0); /* MQTT-4.3.3-1 */
@@ -524,6 +552,7 @@ static uint8_t *reserve_ack_list(mq_broker_t *b, mq_conn_t *c, uint8_t type, uin
     uint8_t *p = mq_outq_reserve(&c->out, &b->outp, 1u + (size_t)vlen + remaining);
     if (!p)
         return NULL;
+    b->stats.packets_sent++;
     mq__mark_pending(b, c);
     *p++ = (uint8_t)(type << 4);
     p += mq_codec_varint_write(p, remaining);
@@ -722,6 +751,7 @@ int mq__handle_packet(mq_broker_t *b, mq_conn_t *c, const mq_fixed_header_t *fh,
                       const uint8_t *body)
 {
     /* (A first packet other than CONNECT was refused by header_check.) */
+    b->stats.packets_received++;
     if (c->state == MQ__CONN_ACTIVE && fh->type == MQ_PKT_CONNECT)
         return fail(b, c, MQ_RC_PROTOCOL_ERROR, "second CONNECT (MQTT-3.1.0-2)");
     mq_packet_t pkt;

@@ -1,17 +1,20 @@
 /*
- * internal — the broker's own state, shared by its three modules:
+ * internal — the broker's own state, shared by its modules:
  *   broker.c    the object: lifetime, input framing, connections, timers,
  *               output API, closing (with MQTT 5 DISCONNECT reason codes);
  *   handlers.c  one function per packet type (the protocol state machine);
  *   deliver.c   routing and delivery: topic match, overlapping and shared
  *               subscriptions, QoS windows, queues, retained, wills, and
- *               the per-subscriber wire form (aliases, expiry, ids).
+ *               the per-subscriber wire form (aliases, expiry, ids), and the
+ *               max_queued_memory ceiling;
+ *   sys.c       the $SYS/broker tree, published through mq__route.
  * Nothing outside src/broker includes this. No system calls.
  */
 #ifndef MQ_BROKER_INTERNAL_H
 #define MQ_BROKER_INTERNAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "alias.h"
@@ -26,7 +29,12 @@
 #include "topic.h"
 
 enum mq__conn_state { MQ__CONN_NEW = 0, MQ__CONN_ACTIVE = 1, MQ__CONN_CLOSING = 2 };
-enum mq__timer_kind { MQ__TIMER_CONN = 1, MQ__TIMER_SESSION = 2, MQ__TIMER_WILL = 3 };
+enum mq__timer_kind {
+    MQ__TIMER_CONN = 1,
+    MQ__TIMER_SESSION = 2,
+    MQ__TIMER_WILL = 3,
+    MQ__TIMER_SYS = 4 /* the $SYS update (sys.c), embedded in the broker */
+};
 
 /* Subscription ids gathered for one PUBLISH at most (more are not sent). */
 #define MQ__MAX_ROUTE_IDS 32
@@ -65,6 +73,26 @@ struct mq_conn {
     mq_fixed_header_t stash_fh;
 };
 
+/* sys.c: the moving averages of $SYS/broker/load/... */
+enum mq__sys_load {
+    MQ__LOAD_MSGS_RX, MQ__LOAD_MSGS_TX, MQ__LOAD_PUB_DROPPED, MQ__LOAD_PUB_RX, MQ__LOAD_PUB_TX,
+    MQ__LOAD_BYTES_RX, MQ__LOAD_BYTES_TX, MQ__LOAD_SOCKETS, MQ__LOAD_CONNECTIONS,
+    MQ__LOAD_COUNT
+};
+/* sys.c: the counters and gauges published under $SYS/broker/ */
+#define MQ__SYS_VALUES 24
+
+/* The $SYS tree's state (sys.c). */
+typedef struct mq__sys {
+    mq_timer_t timer;                      /* MQ__TIMER_SYS, every sys_interval */
+    mq_time_t last;                        /* time of the last update */
+    bool started;                          /* the first (complete) update went out */
+    uint64_t prev[MQ__LOAD_COUNT];         /* counters at the last update */
+    double load[MQ__LOAD_COUNT][3];        /* per minute, over 1, 5, 15 minutes */
+    uint64_t shown[MQ__SYS_VALUES];        /* last values published: only changes go out */
+    uint64_t load_shown[MQ__LOAD_COUNT][3]; /* the same for the averages, in hundredths */
+} mq__sys_t;
+
 typedef struct mq__route_id {
     uint32_t id;
     int32_t next;
@@ -98,6 +126,14 @@ struct mq_broker {
     uint32_t nids;
     uint32_t ids_cap;
     mq_broker_stats_t stats;
+    /* Observability and overload protection. */
+    mq__sys_t sys;
+    uint32_t nactive;                      /* connections in MQ__CONN_ACTIVE */
+    uint32_t route_refused;                /* deliveries of the PUBLISH being routed
+                                              refused by max_queued_memory */
+    bool quota_logged;
+    mq_time_t quota_log_at;                /* last "max_queued_memory reached" line */
+    uint64_t quota_log_count;              /* refusals at that line */
 };
 
 /* broker.c */
@@ -122,6 +158,22 @@ void mq__sub_detach(mq_broker_t *b, mq_session_t *s, const mq_subrec_t *r);
 void mq__will_check(mq_broker_t *b, mq_conn_t *c);
 /* Ends a session: removes its subscriptions, publishes a delayed will. */
 void mq__session_end(mq_broker_t *b, mq_session_t *s);
+
+/* Leaves MQ__CONN_ACTIVE (closing or lost): the connected-clients gauge. */
+void mq__conn_inactive(mq_broker_t *b, mq_conn_t *c);
+
+/* sys.c: the $SYS/broker tree, published through mq__route like any message */
+/* Arms the first update at cfg.start_time (no-op when sys_interval is 0). */
+void mq__sys_init(mq_broker_t *b);
+/* The update timer fired: publishes what changed, re-arms. */
+void mq__sys_update(mq_broker_t *b, mq_time_t now);
+/* True for a topic clients may not publish to: $SYS and below. Inline:
+ * every PUBLISH asks (one byte compare in the common case). */
+static inline bool mq__sys_topic(const uint8_t *topic, size_t len)
+{
+    return len >= 4 && topic[0] == '$' && topic[1] == 'S' && topic[2] == 'Y' &&
+           topic[3] == 'S' && (len == 4 || topic[4] == '/');
+}
 
 /* handlers.c */
 int mq__handle_packet(mq_broker_t *b, mq_conn_t *c, const mq_fixed_header_t *fh,

@@ -29,6 +29,10 @@ typedef struct mq_mem {
     uint64_t limit;  /* 0 = unlimited */
     void *cache[MQ_MEM_CLASSES];
     uint32_t ncache[MQ_MEM_CLASSES];
+    /* The message store's size ($SYS/broker/store/messages/...): kept by
+     * msg.c, since every message is allocated and freed through here. */
+    uint64_t msgs;
+    uint64_t msg_bytes;  /* payload bytes */
 } mq_mem_t;
 
 void mq_mem_init(mq_mem_t *m, const mq_allocator_t *a, uint64_t limit);

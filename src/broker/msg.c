@@ -22,6 +22,9 @@ mq_msg_t *mq_msg_new(mq_mem_t *mem, const uint8_t *topic, uint16_t topic_len,
     m->size = (uint32_t)size;
     m->expiry_at = expiry_at;
     m->will_expiry = 0;
+    m->held_refs = 0;
+    mem->msgs++;
+    mem->msg_bytes += payload_len;
     m->data[0] = (uint8_t)(topic_len >> 8);
     m->data[1] = (uint8_t)(topic_len & 0xff);
     memcpy(m->data + 2, topic, topic_len);
@@ -37,6 +40,9 @@ void mq_msg_unref(mq_mem_t *mem, mq_msg_t *m)
 {
     if (!m)
         return;
-    if (--m->refs == 0)
+    if (--m->refs == 0) {
+        mem->msgs--;
+        mem->msg_bytes -= m->payload_len;
         mq_mem_free(mem, m, m->size);
+    }
 }

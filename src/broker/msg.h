@@ -29,6 +29,8 @@ typedef struct mq_msg {
     mq_time_t expiry_at;  /* MQTT 5 Message Expiry, absolute; 0 = never */
     uint32_t will_expiry; /* a will's Message Expiry Interval (seconds), applied
                              when it is published; 0 = none */
+    uint32_t held_refs;   /* references from session queues and inflight windows
+                             (session.c counts the message once in max_queued_memory) */
     uint8_t data[];       /* [topic_len hi][topic_len lo][topic][payload][props] */
 } mq_msg_t;
 

@@ -227,6 +227,34 @@ uint16_t mq_session_next_pid(mq_session_t *s)
     }
 }
 
+/* ---- held bytes (max_queued_memory) -------------------------------------- */
+
+static void hold(mq_session_store_t *st, mq_msg_t *msg, size_t entry)
+{
+    st->held += entry;
+    if (msg->held_refs++ == 0)
+        st->held += msg->size;
+}
+
+static void release_msg(mq_session_store_t *st, mq_msg_t *msg)
+{
+    if (msg && --msg->held_refs == 0)
+        st->held -= msg->size;
+}
+
+uint64_t mq_session_hold_cost(const mq_msg_t *msg, bool inflight)
+{
+    return (inflight ? sizeof(mq_inflight_t) : sizeof(mq_queued_t)) +
+           (msg->held_refs ? 0u : msg->size);
+}
+
+void mq_session_inflight_release_msg(mq_session_store_t *st, mq_inflight_t *f)
+{
+    release_msg(st, f->msg);
+    mq_msg_unref(st->mem, f->msg);
+    f->msg = NULL;
+}
+
 mq_inflight_t *mq_session_inflight_add(mq_session_store_t *st, mq_session_t *s, mq_msg_t *msg,
                                        uint16_t pid, uint8_t qos, bool retain,
                                        const mq_ids_t *ids)
@@ -235,6 +263,7 @@ mq_inflight_t *mq_session_inflight_add(mq_session_store_t *st, mq_session_t *s, 
     if (!f)
         return NULL;
     f->msg = mq_msg_ref(msg);
+    hold(st, msg, sizeof(*f));
     f->pid = pid;
     f->qos = qos;
     f->state = qos == 1 ? MQ_WAIT_PUBACK : MQ_WAIT_PUBREC;
@@ -262,6 +291,8 @@ void mq_session_inflight_remove(mq_session_store_t *st, mq_session_t *s, mq_infl
     else
         s->inf_tail = f->prev;
     s->ninflight--;
+    st->held -= sizeof(*f);
+    release_msg(st, f->msg);
     mq_msg_unref(st->mem, f->msg);
     mq_mem_free(st->mem, f, sizeof(*f));
 }
@@ -276,6 +307,7 @@ int mq_session_queue_push(mq_session_store_t *st, mq_session_t *s, mq_msg_t *msg
         return MQ_ENOMEM;
     q->next = NULL;
     q->msg = mq_msg_ref(msg);
+    hold(st, msg, sizeof(*q));
     q->qos = qos;
     q->retain = retain;
     q->ids = *ids;
@@ -299,6 +331,8 @@ bool mq_session_queue_pop(mq_session_store_t *st, mq_session_t *s, mq_queued_t *
         s->q_tail = NULL;
     s->nqueued--;
     s->queued_bytes -= q->msg->payload_len;
+    st->held -= sizeof(*q);
+    release_msg(st, q->msg);
     *out = *q;
     out->next = NULL;
     mq_mem_free(st->mem, q, sizeof(*q));

@@ -124,6 +124,10 @@ typedef struct mq_session_store {
     mq_session_t **buckets;
     uint32_t nbuckets;          /* power of two */
     uint32_t count;
+    /* Bytes held by every session's queue and inflight window: the entries,
+     * plus each message they reference counted once (mq_msg_t.held_refs).
+     * What max_queued_memory bounds (deliver.c decides; this file counts). */
+    uint64_t held;
 } mq_session_store_t;
 
 int mq_session_store_init(mq_session_store_t *st, mq_mem_t *mem, uint32_t max_sessions);
@@ -152,6 +156,10 @@ mq_inflight_t *mq_session_inflight_add(mq_session_store_t *st, mq_session_t *s, 
                                        const mq_ids_t *ids);
 mq_inflight_t *mq_session_inflight_find(mq_session_t *s, uint16_t pid);
 void mq_session_inflight_remove(mq_session_store_t *st, mq_session_t *s, mq_inflight_t *f);
+/* PUBREC received: the entry keeps only its id; the message is released. */
+void mq_session_inflight_release_msg(mq_session_store_t *st, mq_inflight_t *f);
+/* The bytes a new queue or inflight entry for msg would add to st->held. */
+uint64_t mq_session_hold_cost(const mq_msg_t *msg, bool inflight);
 
 /* Offline / overflow queue. Takes a new reference to msg. */
 int mq_session_queue_push(mq_session_store_t *st, mq_session_t *s, mq_msg_t *msg, uint8_t qos,

@@ -848,6 +848,52 @@ static void mq__dir_ws_log_level(mq__parser_t *p, const mq__directive_t *d,
 
 /* ---- end of listener transports ---- */
 
+/* ---- observability and overload protection ------------------------------ */
+
+/* The listener the last `listener` line made, or NULL (global scope). */
+static mq_listener_config_t *mq__current_listener(mq__parser_t *p)
+{
+    return p->cfg->cur_listener >= 0 ? &p->cfg->listeners[p->cfg->cur_listener] : NULL;
+}
+
+/* max_connection_rate N: connections accepted per second per listener. */
+static void mq__dir_connection_rate(mq__parser_t *p, const mq__directive_t *d,
+                                    const mq__tok_t *args, size_t nargs)
+{
+    uint64_t v;
+    mq_listener_config_t *l;
+
+    if (!mq__number(p, d, args[0], 0, 1000000, false, &v))
+        return;
+    l = mq__current_listener(p);
+    if (l) {
+        l->connection_rate_set = true;
+        l->max_connection_rate = (uint32_t)v;
+    } else {
+        p->cfg->max_connection_rate = (uint32_t)v;
+    }
+}
+
+/* metrics_listener PORT [ADDRESS] */
+static void mq__dir_metrics_listener(mq__parser_t *p, const mq__directive_t *d,
+                                     const mq__tok_t *args, size_t nargs)
+{
+    uint16_t port;
+    char addr[MQ_CONFIG_ADDR_MAX] = "127.0.0.1";
+
+    if (p->cfg->metrics_enabled) {
+        mq__report(p, true, "%s: given twice (one metrics endpoint)", d->name);
+        return;
+    }
+    if (!mq__port(p, d, args[0], &port))
+        return;
+    if (nargs > 1 && !mq__address(p, d, args[1], addr))
+        return;
+    p->cfg->metrics_enabled = true;
+    p->cfg->metrics_port = port;
+    memcpy(p->cfg->metrics_address, addr, sizeof addr);
+}
+
 /* ---- the tables -------------------------------------------------------- */
 
 #define MQ__FIELD(f) offsetof(mq_config_t, f), (uint8_t)sizeof(((mq_config_t *)0)->f)
@@ -919,6 +965,13 @@ static const mq__directive_t mq__directives[] = {
     MQ__CUSTOM("websockets_log_level", 1, 1, mq__dir_ws_log_level),
     MQ__LSTR("websockets_path", websockets_path), /* musqratt's own */
     /* ---- end of listener transports ---- */
+    /* ---- observability and overload protection ---- */
+    /* Mosquitto's, same range: seconds between $SYS updates, 0 = none. */
+    MQ__UINT("sys_interval", broker.sys_interval, 0, 65535),
+    /* musqratt's own (docs/CONFIG.md) */
+    MQ__UINT("max_queued_memory", broker.max_queued_memory, 0, UINT64_MAX),
+    MQ__CUSTOM("max_connection_rate", 1, 1, mq__dir_connection_rate),
+    MQ__CUSTOM("metrics_listener", 1, 2, mq__dir_metrics_listener),
 };
 
 /* Mosquitto directives (2.0) that musqratt does not implement yet. */
@@ -937,8 +990,6 @@ static const char *const mq__unsupported[] = {
     /* persistence */
     "persistence", "persistence_location", "persistence_file", "autosave_interval",
     "autosave_on_changes", "retained_persistence",
-    /* logging and process */
-    "sys_interval",
     /* messages and limits */
     "upgrade_outgoing_qos", "max_inflight_bytes", "check_retain_source", "memory_limit",
     "allow_duplicate_messages", "retry_interval", "store_clean_interval",

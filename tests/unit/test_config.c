@@ -898,12 +898,12 @@ static void test_unsupported_mosquitto_directives_warn(void **state)
 {
     static const char *const names[] = {
         "dhparamfile x", "tls_engine e", "persistence true", "persistence_location /var",
-        "persistence_file a.db", "autosave_interval 1800", "sys_interval 10",
-        "mount_point a/", "http_dir /www", "max_qos 1", "log_dest topic",
-        "websockets_headers_size 4096", "psk_hint h", "psk_file f", "clientid_prefixes x",
-        "upgrade_outgoing_qos false", "max_inflight_bytes 0", "check_retain_source true",
-        "memory_limit 0", "auth_plugin /x.so", "plugin /x.so", "plugin_opt_db x",
-        "auth_opt_db y", "connection br", "address 10.0.0.1:1883", "topic # both 0",
+        "persistence_file a.db", "autosave_interval 1800", "mount_point a/", "http_dir /www",
+        "max_qos 1", "log_dest topic", "websockets_headers_size 4096", "psk_hint h",
+        "psk_file f", "clientid_prefixes x", "upgrade_outgoing_qos false",
+        "max_inflight_bytes 0", "check_retain_source true", "memory_limit 0",
+        "auth_plugin /x.so", "plugin /x.so", "plugin_opt_db x", "auth_opt_db y",
+        "connection br", "address 10.0.0.1:1883", "topic # both 0",
         "bridge_protocol_version mqttv311", "bridge_insecure false",
     };
     char text[256];
@@ -1128,10 +1128,84 @@ static void test_nul_byte_in_text(void **state)
     assert_int_equal(g_cfg.broker.max_topic_nodes, 2);
 }
 
+/* ---- observability and overload protection ---------------------------- */
+
+static void test_sys_interval(void **state)
+{
+    parse("");
+    assert_int_equal(g_cfg.broker.sys_interval, 10); /* Mosquitto's default */
+    expect_ok("sys_interval 0\n");                    /* no $SYS tree */
+    assert_int_equal(g_cfg.broker.sys_interval, 0);
+    expect_ok("sys_interval 65535\n");
+    assert_int_equal(g_cfg.broker.sys_interval, 65535);
+    expect_error("\nsys_interval 65536\n", 2, "out of range (0..65535)");
+    expect_error("sys_interval -1\n", 1, "must not be negative");
+    expect_error("sys_interval 10s\n", 1, "not a number");
+    expect_error("sys_interval\n", 1, "missing argument");
+}
+
+static void test_max_queued_memory(void **state)
+{
+    parse("");
+    assert_int_equal(g_cfg.broker.max_queued_memory, 0); /* unlimited */
+    expect_ok("max_queued_memory 1048576\n");
+    assert_int_equal(g_cfg.broker.max_queued_memory, 1048576);
+    expect_ok("max_queued_memory 18446744073709551615\n");
+    assert_true(g_cfg.broker.max_queued_memory == UINT64_MAX);
+    expect_error("max_queued_memory 18446744073709551616\n", 1, "out of range");
+    expect_error("max_queued_memory 1M\n", 1, "not a number");
+}
+
+static void test_max_connection_rate_global_and_per_listener(void **state)
+{
+    expect_ok("max_connection_rate 50\n"
+              "listener 1883\n"
+              "listener 1884\n"
+              "max_connection_rate 5\n"
+              "listener 1885\n"
+              "max_connection_rate 0\n");
+    assert_int_equal(g_cfg.max_connection_rate, 50);
+    assert_int_equal(g_cfg.n_listeners, 3);
+    assert_false(g_cfg.listeners[0].connection_rate_set);
+    assert_true(g_cfg.listeners[1].connection_rate_set);
+    assert_int_equal(g_cfg.listeners[1].max_connection_rate, 5);
+    assert_true(g_cfg.listeners[2].connection_rate_set);
+    assert_int_equal(g_cfg.listeners[2].max_connection_rate, 0);
+    parse("");
+    assert_int_equal(g_cfg.max_connection_rate, 0);
+    expect_error("listener 1883\n\nmax_connection_rate 1000001\n", 3,
+                 "out of range (0..1000000)");
+    expect_error("max_connection_rate fast\n", 1, "not a number");
+    expect_error("max_connection_rate 1 2\n", 1, "too many arguments");
+}
+
+static void test_metrics_listener(void **state)
+{
+    parse("");
+    assert_false(g_cfg.metrics_enabled);
+    expect_ok("metrics_listener 9100\n");
+    assert_true(g_cfg.metrics_enabled);
+    assert_int_equal(g_cfg.metrics_port, 9100);
+    assert_string_equal(g_cfg.metrics_address, "127.0.0.1"); /* local by default */
+    expect_ok("metrics_listener 0 ::1\n");
+    assert_int_equal(g_cfg.metrics_port, 0);
+    assert_string_equal(g_cfg.metrics_address, "::1");
+    assert_int_equal(g_cfg.n_listeners, 0); /* not an MQTT listener */
+    expect_error("metrics_listener 65536\n", 1, "out of range");
+    expect_error("metrics_listener\n", 1, "missing argument");
+    expect_error("metrics_listener 9100 127.0.0.1 x\n", 1, "too many arguments");
+    expect_error("metrics_listener 9100\nmetrics_listener 9101\n", 2, "given twice");
+    assert_int_equal(g_cfg.metrics_port, 9100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_init_gives_broker_defaults_and_no_listener),
+        cmocka_unit_test(test_sys_interval),
+        cmocka_unit_test(test_max_queued_memory),
+        cmocka_unit_test(test_max_connection_rate_global_and_per_listener),
+        cmocka_unit_test(test_metrics_listener),
         cmocka_unit_test(test_empty_text_is_valid),
         cmocka_unit_test(test_comments_blank_lines_and_whitespace),
         cmocka_unit_test(test_hash_after_a_directive_is_not_a_comment),

@@ -74,7 +74,7 @@ _Static_assert(offsetof(mq_iov_t, base) == offsetof(struct iovec, iov_base),
 _Static_assert(offsetof(mq_iov_t, len) == offsetof(struct iovec, iov_len),
                "mq_iov_t.len must match iov_len");
 
-enum mq_linux_kind { MQ_LINUX_LISTENER, MQ_LINUX_CONN, MQ_LINUX_SIGNAL };
+enum mq_linux_kind { MQ_LINUX_LISTENER, MQ_LINUX_CONN, MQ_LINUX_SIGNAL, MQ_LINUX_WATCH };
 
 /* First member of everything registered in epoll (epoll data.ptr). */
 typedef struct mq_linux_handle {
@@ -89,7 +89,19 @@ typedef struct mq_linux_listener {
     uint32_t n_conns;     /* connections accepted here and still open */
     uint16_t index;     /* the configured listener it belongs to (mq_conn_listener) */
     mq_linux_xport_listener_t *xl; /* TLS/WebSockets; NULL: plain MQTT over TCP */
+    /* max_connection_rate: a token bucket, refilled rate tokens a second. */
+    uint32_t rate;      /* 0 = no limit */
+    double tokens;
+    mq_time_t refilled;
 } mq_linux_listener_t;
+
+/* A descriptor of another module (mq_linux_loop_add_fd). */
+struct mq_linux_watch {
+    mq_linux_handle_t h;
+    mq_linux_watch_fn cb;   /* NULL once deleted */
+    void *ctx;
+    struct mq_linux_watch *next_dead;
+};
 
 typedef struct mq_linux_conn {
     mq_linux_handle_t h;
@@ -133,6 +145,10 @@ struct mq_linux_loop {
     uint8_t *buf;
     uint64_t trim_hi;   /* core memory high mark since the last handback */
     mq_time_t trim_at;  /* when to hand memory back, 0 = not planned */
+    /* Observability and overload protection. */
+    mq_linux_stats_t stats;
+    mq_time_t last_rate_log;
+    mq_linux_watch_t *dead_watches;  /* deleted, freed after the batch */
 };
 
 static int mq_linux_ctl(mq_linux_loop_t *loop, int op, mq_linux_handle_t *h, uint32_t events)
@@ -590,6 +606,31 @@ static bool mq_linux_shed(mq_linux_loop_t *loop, mq_linux_listener_t *l, mq_time
     return fd >= 0;
 }
 
+/* max_connection_rate: takes a token, or counts and (once a second) logs a
+ * refusal. */
+static bool mq_linux_rate_take(mq_linux_loop_t *loop, mq_linux_listener_t *l, mq_time_t now)
+{
+    if (now > l->refilled) {
+        l->tokens += (double)(now - l->refilled) * l->rate / 1000.0;
+        if (l->tokens > l->rate)
+            l->tokens = l->rate;
+        l->refilled = now;
+    }
+    if (l->tokens >= 1.0) {
+        l->tokens -= 1.0;
+        return true;
+    }
+    loop->stats.rate_refused++;
+    if (loop->last_rate_log == 0 || now - loop->last_rate_log >= 1000) {
+        mq_linux_logf(loop->log, MQ_LOG_WARNING,
+                      "max_connection_rate (%u/s) exceeded on a listener: connection closed "
+                      "(%llu refused so far)",
+                      l->rate, (unsigned long long)loop->stats.rate_refused);
+        loop->last_rate_log = now ? now : 1;
+    }
+    return false;
+}
+
 static void mq_linux_accept(mq_linux_loop_t *loop, mq_linux_listener_t *l, mq_time_t now)
 {
     for (;;) {
@@ -624,6 +665,10 @@ static void mq_linux_accept(mq_linux_loop_t *loop, mq_linux_listener_t *l, mq_ti
             /* Per-listener max_connections (Mosquitto 2): refuse at once. */
             mq_linux_logf(loop->log, MQ_LOG_DEBUG, "connection refused: listener limit %u",
                           (unsigned)l->max_conns);
+            close(fd);
+            continue;
+        }
+        if (l->rate && !mq_linux_rate_take(loop, l, now)) {
             close(fd);
             continue;
         }
@@ -806,6 +851,16 @@ static int mq_linux_timeout(const mq_linux_loop_t *loop, mq_time_t deadline, mq_
     return next - now > INT_MAX ? INT_MAX : (int)(next - now);
 }
 
+static void mq_linux_watches_reap(mq_linux_loop_t *loop)
+{
+    while (loop->dead_watches) {
+        mq_linux_watch_t *w = loop->dead_watches;
+
+        loop->dead_watches = w->next_dead;
+        free(w);
+    }
+}
+
 int mq_linux_loop_run(mq_linux_loop_t *loop)
 {
     struct epoll_event ev[MQ_LINUX_MAX_EVENTS];
@@ -815,6 +870,7 @@ int mq_linux_loop_run(mq_linux_loop_t *loop)
     while (!loop->stop) {
         int n = epoll_wait(loop->epfd, ev, MQ_LINUX_MAX_EVENTS,
                            mq_linux_timeout(loop, deadline, now));
+        uint64_t now_us = 0, pubs = 0;
 
         if (n < 0) {
             if (errno != EINTR) {
@@ -823,7 +879,15 @@ int mq_linux_loop_run(mq_linux_loop_t *loop)
             }
             n = 0;
         }
-        now = mq_linux_now();
+        if (loop->stats.measure) {
+            /* Publish latency: this clock read is the iteration's `now`;
+             * one more after the writes, only if a PUBLISH came in. */
+            now_us = mq_linux_now_us();
+            now = now_us / 1000u;
+            pubs = mq_broker_publishes_received(loop->b);
+        } else {
+            now = mq_linux_now();
+        }
         if (loop->n_paused && now >= loop->resume_at)
             mq_linux_listeners_resume(loop);
         for (int i = 0; i < n; i++) {
@@ -836,6 +900,13 @@ int mq_linux_loop_run(mq_linux_loop_t *loop)
             case MQ_LINUX_LISTENER:
                 mq_linux_accept(loop, (mq_linux_listener_t *)h, now);
                 break;
+            case MQ_LINUX_WATCH: {
+                mq_linux_watch_t *w = (mq_linux_watch_t *)h;
+
+                if (w->cb)
+                    w->cb(w->ctx, ev[i].events, now);
+                break;
+            }
             default:
                 mq_linux_signal(loop);
                 break;
@@ -848,6 +919,13 @@ int mq_linux_loop_run(mq_linux_loop_t *loop)
         if (loop->pending_signals)
             mq_linux_signals_deliver(loop);
         deadline = mq_linux_service(loop, now);
+        if (loop->stats.measure) {
+            uint64_t got = mq_broker_publishes_received(loop->b) - pubs;
+
+            if (got)
+                mq_linux_latency_observe(&loop->stats, mq_linux_now_us() - now_us, got);
+        }
+        mq_linux_watches_reap(loop);
     }
     return MQ_OK;
 }
@@ -1015,6 +1093,7 @@ void mq_linux_loop_free(mq_linux_loop_t *loop)
         mq_linux_conn_close(loop, loop->conns, now);
     while (loop->linger_head)
         mq_linux_linger_end(loop, loop->linger_head);
+    mq_linux_watches_reap(loop);
     for (size_t i = 0; i < loop->n_listeners; i++)
         if (loop->listeners[i].h.fd >= 0)
             close(loop->listeners[i].h.fd);
@@ -1026,4 +1105,68 @@ void mq_linux_loop_free(mq_linux_loop_t *loop)
         close(loop->reserve_fd);
     free(loop->buf);
     free(loop);
+}
+
+/* ---- observability and overload protection ------------------------------ */
+
+int mq_linux_loop_set_connection_rate(mq_linux_loop_t *loop, int fd, uint32_t per_second)
+{
+    for (size_t i = 0; i < loop->n_listeners; i++) {
+        mq_linux_listener_t *l = &loop->listeners[i];
+
+        if (l->h.fd == fd) {
+            l->rate = per_second;
+            l->tokens = per_second; /* a full bucket: a first burst is fine */
+            l->refilled = mq_linux_now();
+            return MQ_OK;
+        }
+    }
+    return MQ_EINVAL;
+}
+
+mq_linux_stats_t *mq_linux_loop_stats(mq_linux_loop_t *loop)
+{
+    return &loop->stats;
+}
+
+mq_linux_watch_t *mq_linux_loop_add_fd(mq_linux_loop_t *loop, int fd, uint32_t events,
+                                       mq_linux_watch_fn cb, void *ctx)
+{
+    mq_linux_watch_t *w = calloc(1, sizeof *w);
+
+    if (!w) {
+        mq_linux_logf(loop->log, MQ_LOG_ERR, "out of memory");
+        return NULL;
+    }
+    w->h.kind = MQ_LINUX_WATCH;
+    w->h.fd = fd;
+    w->cb = cb;
+    w->ctx = ctx;
+    if (mq_linux_ctl(loop, EPOLL_CTL_ADD, &w->h, events) < 0) {
+        mq_linux_logf(loop->log, MQ_LOG_ERR, "epoll_ctl(add fd %d): %s", fd, strerror(errno));
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+int mq_linux_loop_mod_fd(mq_linux_loop_t *loop, mq_linux_watch_t *w, uint32_t events)
+{
+    if (mq_linux_ctl(loop, EPOLL_CTL_MOD, &w->h, events) < 0) {
+        mq_linux_logf(loop->log, MQ_LOG_ERR, "epoll_ctl(mod fd %d): %s", w->h.fd,
+                      strerror(errno));
+        return MQ_EIO;
+    }
+    return MQ_OK;
+}
+
+void mq_linux_loop_del_fd(mq_linux_loop_t *loop, mq_linux_watch_t *w)
+{
+    if (!w)
+        return;
+    (void)mq_linux_ctl(loop, EPOLL_CTL_DEL, &w->h, 0);
+    /* A later event of this batch may still point here: free it after. */
+    w->cb = NULL;
+    w->next_dead = loop->dead_watches;
+    loop->dead_watches = w;
 }

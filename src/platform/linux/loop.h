@@ -18,6 +18,7 @@
 #include "log.h"
 #include "musqratt/broker.h"
 #include "xport.h"
+#include "stats.h"
 
 typedef struct mq_linux_loop mq_linux_loop_t;
 
@@ -54,6 +55,31 @@ int mq_linux_loop_tls_reload(mq_linux_loop_t *loop);
 
 /* Runs until SIGINT or SIGTERM. Returns MQ_OK, or MQ_EIO if epoll failed. */
 int mq_linux_loop_run(mq_linux_loop_t *loop);
+
+/* ---- observability and overload protection --------------------------------- */
+
+/* Limits a listener (by its fd, as given to mq_linux_loop_add_listener) to
+ * per_second accepted connections, bursts of per_second (a token bucket);
+ * connections beyond it are closed at accept, with a log line at most once
+ * a second. 0 = no limit. MQ_OK or MQ_EINVAL (no such listener). */
+int mq_linux_loop_set_connection_rate(mq_linux_loop_t *loop, int fd, uint32_t per_second);
+
+/* The platform's own counters (rate refusals, latency histogram). Set
+ * ->measure to have the loop measure publish latency. Owned by the loop. */
+mq_linux_stats_t *mq_linux_loop_stats(mq_linux_loop_t *loop);
+
+/* Any other descriptor in the loop (the metrics endpoint's sockets): cb runs
+ * with the epoll events when fd is ready. The caller keeps owning fd. */
+typedef struct mq_linux_watch mq_linux_watch_t;
+typedef void (*mq_linux_watch_fn)(void *ctx, uint32_t events, mq_time_t now);
+/* NULL after logging why. */
+mq_linux_watch_t *mq_linux_loop_add_fd(mq_linux_loop_t *loop, int fd, uint32_t events,
+                                       mq_linux_watch_fn cb, void *ctx);
+/* Changes the epoll events watched. MQ_OK or MQ_EIO. */
+int mq_linux_loop_mod_fd(mq_linux_loop_t *loop, mq_linux_watch_t *w, uint32_t events);
+/* Stops watching (call it before closing the fd). Safe from any callback:
+ * the record is freed after the current batch of events. */
+void mq_linux_loop_del_fd(mq_linux_loop_t *loop, mq_linux_watch_t *w);
 
 /* Closes every connection (each through mq_broker_conn_lost(), so the core
  * frees it), every listener, and the loop. The broker itself is not freed. */

@@ -29,6 +29,7 @@
 #include "conffile.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "musqratt/broker.h"
 #include "musqratt/config.h"
 #include "musqratt/error.h"
@@ -37,6 +38,10 @@
 #include "runtime.h"
 #include "sys.h"
 #include "xport.h"
+
+#ifndef MQ_VERSION
+#define MQ_VERSION "unknown"
+#endif
 
 static void mq_linux_usage(FILE *out)
 {
@@ -145,6 +150,7 @@ int main(int argc, char **argv)
     int ready_fd = -1;
     int status = 1;
     int rc;
+    mq_linux_metrics_t *metrics = NULL;
 
     mq_linux_log_init(&rt.log);
     rc = mq_linux_args(&rt, argc, argv, &test_config, &daemon);
@@ -193,6 +199,9 @@ int main(int argc, char **argv)
         goto out;
 
     mq_linux_platform(&platform, &rt.log);
+    /* $SYS/broker/version and uptime. */
+    rt.boot_cfg->broker.start_time = mq_linux_now();
+    rt.boot_cfg->broker.version = "musqratt version " MQ_VERSION;
     rt.b = mq_broker_new(&platform, &rt.boot_cfg->broker);
     if (!rt.b) {
         mq_linux_logf(&rt.log, MQ_LOG_ERR, "cannot create the broker: out of memory");
@@ -201,6 +210,13 @@ int main(int argc, char **argv)
     rt.loop = mq_linux_loop_new(rt.b, &rt.log);
     if (!rt.loop || mq_linux_runtime_attach(&rt) != MQ_OK)
         goto out;
+    if (rt.boot_cfg->metrics_enabled) {
+        metrics = mq_linux_metrics_new(rt.loop, rt.b, rt.boot_cfg->metrics_address,
+                                       rt.boot_cfg->metrics_port,
+                                       rt.boot_cfg->broker.start_time, &rt.log);
+        if (!metrics)
+            goto out;
+    }
     mq_linux_logf(&rt.log, MQ_LOG_NOTICE, "musqratt running");
     {
         char ready[64];
@@ -216,6 +232,7 @@ int main(int argc, char **argv)
         status = 0;
     mq_linux_notify(&rt.log, "STOPPING=1");
 out:
+    mq_linux_metrics_free(metrics); /* before the loop it is registered in */
     mq_linux_loop_free(rt.loop);
     mq_linux_runtime_close(&rt);
     mq_broker_free(rt.b);

@@ -107,6 +107,12 @@ static int mq_linux_attach_one(mq_linux_runtime_t *rt, mq_linux_open_listener_t 
             continue;
         }
         mq_linux_loop_listener_limit(rt->loop, fd, ol->lc.max_connections);
+        {
+            uint32_t rate = ol->lc.connection_rate_set ? ol->lc.max_connection_rate
+                                                       : rt->cfg->max_connection_rate;
+            if (rate)
+                mq_linux_loop_set_connection_rate(rt->loop, fd, rate);
+        }
     }
     ol->attached = true;
     return rc;

@@ -21,6 +21,14 @@ mq_time_t mq_linux_now(void)
     return (mq_time_t)ts.tv_sec * 1000u + (mq_time_t)ts.tv_nsec / 1000000u;
 }
 
+uint64_t mq_linux_now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 void *mq_linux_alloc(void *ctx, size_t size)
 {
     /* malloc(0) may return NULL, which the core would read as failure. */

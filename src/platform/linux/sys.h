@@ -17,6 +17,8 @@
 
 /* CLOCK_MONOTONIC in milliseconds. */
 mq_time_t mq_linux_now(void);
+/* CLOCK_MONOTONIC in microseconds (mq_linux_now() == mq_linux_now_us() / 1000). */
+uint64_t mq_linux_now_us(void);
 
 void *mq_linux_alloc(void *ctx, size_t size);
 void mq_linux_free(void *ctx, void *ptr, size_t size);
