@@ -456,6 +456,7 @@ static int mq_linux_metrics_bind(const char *address, uint16_t port, const mq_li
     int one = 1, fd = -1, rc;
 
     memset(&hints, 0, sizeof hints);
+    memset(&ss, 0, sizeof ss);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
