@@ -73,7 +73,7 @@ typedef struct {
     uint16_t pids[64];
     bool raw;          /* raw bytes were sent: its output is not modelled */
     bool v5;
-    char aliases[V5_ALIAS_MAX + 1][16]; /* topic aliases the broker assigned */
+    char aliases[V5_ALIAS_MAX + 1][128]; /* topic aliases the broker assigned ($SYS names are long) */
     /* Ids acknowledged before their PUBLISH was read (a short write left it
      * in the broker): that delivery is already released when it arrives. */
     uint16_t early[16];
