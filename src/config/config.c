@@ -744,13 +744,6 @@ void mq_config_security(const mq_config_t *cfg, size_t i, mq_security_config_t *
  * (file names, cipher lists) are only stored here; the platform checks and
  * loads them at startup and names the file in its error. */
 
-static mq_listener_config_t *mq__cur_listener(mq__parser_t *p, const mq__directive_t *d)
-{
-    if (p->cfg->cur_listener >= 0 && (size_t)p->cfg->cur_listener < p->cfg->n_listeners)
-        return &p->cfg->listeners[p->cfg->cur_listener];
-    return mq__default_listener(p, d);
-}
-
 /* A string field of the current listener: d->offset into mq_listener_config_t,
  * d->max its capacity (with the NUL). */
 static void mq__dir_listener_str(mq__parser_t *p, const mq__directive_t *d,
@@ -763,7 +756,7 @@ static void mq__dir_listener_str(mq__parser_t *p, const mq__directive_t *d,
                    (unsigned long long)d->max - 1);
         return;
     }
-    l = mq__cur_listener(p, d);
+    l = mq__listener_for(p, d);
     if (!l)
         return;
     memcpy((char *)l + d->offset, args[0].p, args[0].len);
@@ -784,7 +777,7 @@ static void mq__dir_listener_bool(mq__parser_t *p, const mq__directive_t *d,
         mq__report(p, true, "%s: expected true or false, got '%.*s'", d->name, MQ__Q(args[0]));
         return;
     }
-    l = mq__cur_listener(p, d);
+    l = mq__listener_for(p, d);
     if (l)
         memcpy((unsigned char *)l + d->offset, &v, sizeof v);
 }
@@ -804,7 +797,7 @@ static void mq__dir_protocol(mq__parser_t *p, const mq__directive_t *d, const mq
         mq__report(p, true, "%s: '%.*s' is not mqtt or websockets", d->name, MQ__Q(args[0]));
         return;
     }
-    l = mq__cur_listener(p, d);
+    l = mq__listener_for(p, d);
     if (l)
         l->protocol = v;
 }
@@ -827,7 +820,7 @@ static void mq__dir_tls_version(mq__parser_t *p, const mq__directive_t *d,
                    MQ__Q(args[0]));
         return;
     }
-    l = mq__cur_listener(p, d);
+    l = mq__listener_for(p, d);
     if (l)
         l->tls_version = v;
 }
