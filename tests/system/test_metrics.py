@@ -44,9 +44,19 @@ class MetricsTest(BrokerTestCase):
             self.broker_options = {"metrics_listener": "%d 127.0.0.1" % self.mport}
             try:
                 super().setUp()
-                return
             except RuntimeError:
                 continue
+            # The harness waits for the MQTT port; the endpoint opens a
+            # moment later (after the broker exists): wait for it too.
+            deadline = time.monotonic() + 5
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", self.mport), timeout=1).close()
+                    return
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.02)
         raise RuntimeError("broker with a metrics listener did not start")
 
     def curl(self, path="/metrics", *extra):
